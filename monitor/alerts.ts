@@ -1,0 +1,205 @@
+/**
+ * Alerts of `lafs-monitor` (issue 5, DESIGN.md section 7): the JSON schema every sink receives,
+ * and the sinks themselves. Every alert goes, one JSON object per line, to stdout; optionally it
+ * is also POSTed to a webhook (retried with capped backoff, a bounded number of times) and piped
+ * to a command's stdin. A short human line goes to stderr when stderr is a terminal.
+ *
+ * Alerts are identified by `id`, a digest of what makes them distinct (not of their time), so a
+ * consumer can drop duplicates that an at-least-once delivery after a crash may produce.
+ * docs/monitor.md documents the schema with an example of each type.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+
+/** The checkpoint an alert was seen under: tree size, standard-base64 root, the signed note text. */
+export interface AlertCheckpoint { size: number; root: string; note: string }
+
+/** One attestation of one artifact: entry index, builder fingerprint, `sha256:<hex>`. */
+export interface ClaimEvidence { index: number; builder: string; hash: string }
+
+/** What an artifact claim is about: (source, platform, artifact name). */
+export interface ArtifactKey { source: string; platform: string | null; name: string }
+
+interface AlertBase { id: string; time: string; log: string }
+
+export interface DisagreementAlert extends AlertBase {
+  type: 'builder-disagreement' | 'self-contradiction';
+  checkpoint: AlertCheckpoint;
+  key: ArtifactKey;
+  /** The hashes in dispute (two or more, sorted). */
+  hashes: string[];
+  /** Every claim for this key at the time of the alert (sorted by index): anyone can re-check each entry. */
+  claims: ClaimEvidence[];
+  /** For self-contradiction: the builder who contradicted itself. */
+  builder?: string;
+}
+
+export interface InconsistentLogAlert extends AlertBase {
+  type: 'inconsistent-log';
+  /** The last checkpoint this monitor verified. */
+  previous: AlertCheckpoint;
+  /** The checkpoint that does not extend it. */
+  checkpoint: AlertCheckpoint;
+  reason: string;
+}
+
+export interface InvalidEntryAlert extends AlertBase {
+  type: 'invalid-entry';
+  checkpoint: AlertCheckpoint;
+  index: number;
+  reason: string;
+}
+
+export interface StalledLogAlert extends AlertBase {
+  type: 'stalled-log';
+  checkpoint: AlertCheckpoint;
+  /** When the checkpoint last grew or was re-signed (as observed by this monitor). */
+  since: string;
+  stalledSeconds: number;
+}
+
+export interface LogUnreachableAlert extends AlertBase {
+  type: 'log-unreachable';
+  /** The last verified checkpoint, or null if none was ever verified. */
+  checkpoint: AlertCheckpoint | null;
+  failures: number;
+  since: string;
+  reason: string;
+}
+
+export type Alert = DisagreementAlert | InconsistentLogAlert | InvalidEntryAlert | StalledLogAlert | LogUnreachableAlert;
+export type AlertType = Alert['type'];
+export const ALERT_TYPES: readonly AlertType[] = ['builder-disagreement', 'self-contradiction', 'inconsistent-log', 'invalid-entry', 'stalled-log', 'log-unreachable'];
+
+/** Distinct alerts get distinct ids; the same conflict always gets the same id. */
+export function alertId(type: AlertType, ...identity: (string | number)[]): string {
+  return createHash('sha256').update(JSON.stringify([type, ...identity])).digest('hex').slice(0, 32);
+}
+
+/** One human line about an alert, for a terminal. */
+export function summarize(alert: Alert): string {
+  switch (alert.type) {
+    case 'builder-disagreement':
+    case 'self-contradiction': {
+      const who = [...new Set(alert.claims.map((c) => `${c.builder.slice(-16)}=${c.hash.slice(7, 19)}`))].join(', ');
+      const what = `${alert.key.name} (${alert.key.platform ?? 'no platform'}, ${alert.key.source})`;
+      return `ALERT ${alert.type}: ${what}: ${who}`;
+    }
+    case 'inconsistent-log':
+      return `ALERT inconsistent-log: size ${alert.previous.size} -> ${alert.checkpoint.size}: ${alert.reason}`;
+    case 'invalid-entry':
+      return `ALERT invalid-entry: index ${alert.index}: ${alert.reason}`;
+    case 'stalled-log':
+      return `ALERT stalled-log: no new or re-signed checkpoint for ${alert.stalledSeconds} s (size ${alert.checkpoint.size})`;
+    case 'log-unreachable':
+      return `ALERT log-unreachable: ${alert.failures} failed polls since ${alert.since}: ${alert.reason}`;
+  }
+}
+
+export interface SinkOptions {
+  webhook?: string;
+  exec?: string;
+  /** Attempts for the webhook (first try included), default 5. */
+  webhookAttempts?: number;
+  /** First retry delay; doubles each time, capped at 30 s. Default 500 ms. */
+  webhookBackoffMs?: number;
+  webhookTimeoutMs?: number;
+  execTimeoutMs?: number;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/**
+ * Delivers alerts to every configured sink. `stdout` is written at once and in order; webhook and
+ * command deliveries run one after the other in the background (never blocking the follower),
+ * and `drain()` waits for them. A sink that fails after its retries is reported on stderr: an
+ * alert is never lost silently, and a broken webhook never stops the monitor.
+ */
+export class AlertSinks {
+  private readonly out: NodeJS.WritableStream;
+  private readonly err: NodeJS.WritableStream & { isTTY?: boolean };
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: SinkOptions = {}) {
+    this.out = options.stdout ?? process.stdout;
+    this.err = options.stderr ?? process.stderr;
+  }
+
+  /** Writes the JSON line now; resolves `delivered` when the webhook and command have had it. */
+  emit(alert: Alert): { delivered: Promise<void> } {
+    this.out.write(JSON.stringify(alert) + '\n');
+    if (this.err.isTTY) this.err.write(summarize(alert) + '\n');
+    const delivered = this.queue.then(() => this.deliverElsewhere(alert));
+    this.queue = delivered;
+    return { delivered };
+  }
+
+  /** Waits until every emitted alert has been through the webhook and command sinks. */
+  drain(): Promise<void> {
+    return this.queue;
+  }
+
+  private async deliverElsewhere(alert: Alert): Promise<void> {
+    const body = JSON.stringify(alert);
+    if (this.options.webhook) {
+      const result = await postWithRetries(this.options.webhook, body, {
+        attempts: this.options.webhookAttempts ?? 5,
+        backoffMs: this.options.webhookBackoffMs ?? 500,
+        timeoutMs: this.options.webhookTimeoutMs ?? 10_000,
+      });
+      if (!result.ok) this.err.write(`lafs-monitor: webhook did not take alert ${alert.id} (${alert.type}): ${result.reason}\n`);
+    }
+    if (this.options.exec) {
+      const result = await runWithInput(this.options.exec, body + '\n', alert, this.options.execTimeoutMs ?? 60_000);
+      if (!result.ok) this.err.write(`lafs-monitor: --exec command failed for alert ${alert.id} (${alert.type}): ${result.reason}\n`);
+    }
+  }
+}
+
+/** POST `body` as JSON; retries network errors, 429 and 5xx with doubling delays (capped at 30 s). */
+export async function postWithRetries(url: string, body: string, policy: { attempts: number; backoffMs: number; timeoutMs: number }): Promise<{ ok: true } | { ok: false; reason: string }> {
+  let reason = 'no attempt made';
+  for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'lafs-monitor' },
+        body,
+        signal: AbortSignal.timeout(policy.timeoutMs),
+      });
+      await response.arrayBuffer().catch(() => undefined);
+      if (response.ok) return { ok: true };
+      reason = `HTTP ${response.status}`;
+      // A 4xx other than 429 means the receiver rejects this alert: retrying will not help.
+      if (response.status < 500 && response.status !== 429) return { ok: false, reason };
+    } catch (error) {
+      reason = error instanceof Error ? error.message : String(error);
+    }
+    if (attempt < policy.attempts) await delay(Math.min(30_000, policy.backoffMs * 2 ** (attempt - 1)));
+  }
+  return { ok: false, reason: `${reason} after ${policy.attempts} attempts` };
+}
+
+/** Runs `command` through the shell with `input` on stdin and LAFS_ALERT_TYPE / LAFS_ALERT_ID set. */
+export function runWithInput(command: string, input: string, alert: Alert, timeoutMs: number): Promise<{ ok: true } | { ok: false; reason: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, {
+      shell: true,
+      stdio: ['pipe', 'ignore', 'inherit'],
+      env: { ...process.env, LAFS_ALERT_TYPE: alert.type, LAFS_ALERT_ID: alert.id },
+      timeout: timeoutMs,
+    });
+    child.on('error', (error) => resolve({ ok: false, reason: error.message }));
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve({ ok: true });
+      else resolve({ ok: false, reason: signal ? `killed by ${signal}` : `exit code ${code}` });
+    });
+    // A command that does not read its stdin must not crash us with EPIPE.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+  });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,354 @@
+/**
+ * The monitor's loop (issue 5, DESIGN.md sections 2 and 7). Each poll:
+ *  1. fetches the signed checkpoint (the client verifies its signature and origin);
+ *  2. proves it extends the last verified one with a consistency proof the monitor computes
+ *     itself from hash tiles it fetched (never the server's proof API); a smaller tree, the same
+ *     size with another root, or a failed proof is `inconsistent-log`, and the state stays put;
+ *  3. catches up on the new entries one entry tile (256 entries) at a time: bundles checked
+ *     against the tiles by the client, every builder signature re-verified in the VerifyPool
+ *     (all cores), claims indexed, alerts raised, and the batch committed in one synced write.
+ * A few batches are fetched and verified ahead of the one being committed so the cores stay
+ * busy, and no more, so memory stays flat however large the log.
+ *
+ * It never spins: every wait is the poll interval or a capped exponential backoff, and every wait
+ * ends early on abort. On abort (SIGINT/SIGTERM) the batch being committed is finished first.
+ */
+import type { Checkpoint } from '../merkle/checkpoint.js';
+import { LafsError, type Checked } from '../merkle/errors.js';
+import { makeConsistencyProof, verifyConsistency } from '../merkle/proof.js';
+import { tileHashSource, type TileReader } from '../merkle/tile-source.js';
+import { TILE_WIDTH } from '../merkle/tiles.js';
+import type { Sha256 } from '../merkle/hash.js';
+import type { VerifiedLeaf } from '../attestation/record.js';
+import type { RawEntry, VerifiedCheckpoint } from '../client/log-client.js';
+import { alertId, type Alert, type AlertCheckpoint, type AlertSinks, type InconsistentLogAlert, type InvalidEntryAlert, type LogUnreachableAlert, type StalledLogAlert } from './alerts.js';
+import type { IndexStore, PendingAlert, ProcessedEntry, StoredCheckpoint } from './index-store.js';
+
+/** What the follower needs of the log client (LogClient satisfies it). */
+export interface LogSource {
+  checkpoint(): Promise<VerifiedCheckpoint>;
+  /** Entries proven in the tree of `cp` (bundles checked against its tiles), not decoded. */
+  rawEntries(start: number, end: number, cp: Checkpoint): AsyncIterable<RawEntry>;
+}
+
+export interface FollowerOptions {
+  source: LogSource;
+  tiles: TileReader;
+  store: IndexStore;
+  sinks: AlertSinks;
+  verify: (leaf: Uint8Array) => Promise<Checked<VerifiedLeaf>>;
+  sha256: Sha256;
+  signal: AbortSignal;
+  once?: boolean;
+  intervalMs: number;
+  /** Alert `stalled-log` when the checkpoint neither grew nor was re-signed for this long (off when undefined). */
+  stallAfterMs?: number;
+  /** Consecutive failed polls before `log-unreachable` (default 3). */
+  failuresBeforeAlert?: number;
+  /** Cap of the backoff between failed polls (default 15 minutes, at least the interval). */
+  maxBackoffMs?: number;
+  /** Entry batches fetched and verified ahead of the one being committed (default 2). */
+  prefetch?: number;
+  trusted?: ReadonlySet<string>;
+  /** Called after each successful poll (e.g. to write a status snapshot); its failure is only logged. */
+  afterPoll?: () => Promise<void>;
+  /** Progress and diagnostics for stderr. */
+  log?: (line: string) => void;
+  now?: () => Date;
+}
+
+export interface FollowResult {
+  /** Alerts emitted during this run (including ones left undelivered by an earlier crash). */
+  alertsRaised: number;
+  /** The log is currently inconsistent with the verified checkpoint (even if alerted before). */
+  inconsistent: boolean;
+}
+
+/** Errors of the network or a lagging mirror: retry later. Anything else the log did is evidence. */
+export function isTransient(error: unknown): boolean {
+  if (!(error instanceof LafsError)) return true;
+  return error.code === 'unavailable' || error.code === 'rate-limited' || error.code === 'not-found' || error.code === 'internal';
+}
+
+interface PreparedBatch { start: number; end: number; entries: ProcessedEntry[]; stop?: { index: number; reason: string } }
+
+export class Follower {
+  private readonly o: FollowerOptions;
+  private readonly log: (line: string) => void;
+  private readonly now: () => Date;
+  private alertsRaised = 0;
+  private inconsistent = false;
+  private readonly deliveries = new Set<Promise<void>>();
+
+  constructor(options: FollowerOptions) {
+    this.o = options;
+    this.log = options.log ?? (() => undefined);
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Follows until aborted (or once caught up with `once`). Throws on local I/O failure, and with `once` on any failed poll. */
+  async run(): Promise<FollowResult> {
+    const { signal } = this.o;
+    for (const pending of await this.o.store.outbox()) this.deliver(pending);
+    const threshold = this.o.failuresBeforeAlert ?? 3;
+    let failures = 0;
+    let outageSince = '';
+    let lastReason = '';
+    try {
+      while (!signal.aborted) {
+        try {
+          this.inconsistent = false;
+          await this.poll();
+          if (this.o.afterPoll) await this.o.afterPoll().catch((error: unknown) => this.log(`after poll: ${(error as Error).message}`));
+          if (failures >= threshold) this.log(`log reachable again after ${failures} failed polls`);
+          failures = 0;
+          if (this.o.once) break;
+          await sleep(this.o.intervalMs, signal);
+        } catch (error) {
+          // Local state failures end the run; with --once so does any failed poll (exit 2).
+          if ((error instanceof LafsError && error.code === 'io') || this.o.once) throw error;
+          if (failures === 0) outageSince = this.now().toISOString();
+          failures++;
+          lastReason = error instanceof Error ? error.message : String(error);
+          const wait = this.backoff(failures);
+          this.log(`poll failed (${failures} in a row): ${lastReason}; next try in ${Math.round(wait / 1000)} s`);
+          if (failures === threshold) await this.raiseUnreachable(failures, outageSince, lastReason);
+          await sleep(wait, signal);
+        }
+      }
+    } finally {
+      await Promise.allSettled([...this.deliveries]);
+    }
+    return { alertsRaised: this.alertsRaised, inconsistent: this.inconsistent };
+  }
+
+  /** interval, 2x, 4x, ... capped: a dead log is polled less and less often, never in a tight loop. */
+  private backoff(failures: number): number {
+    const cap = Math.max(this.o.intervalMs, this.o.maxBackoffMs ?? 15 * 60_000);
+    return Math.min(cap, Math.max(1_000, this.o.intervalMs) * 2 ** (failures - 1));
+  }
+
+  /** One poll: verify the new checkpoint against the last one, then catch up on its entries. */
+  async poll(): Promise<void> {
+    const { store } = this.o;
+    const fetched = await this.o.source.checkpoint();
+    const current = toStored(fetched);
+    const previous = store.checkpoint();
+    const nowIso = this.now().toISOString();
+
+    if (previous === undefined) {
+      // Trust on first use: everything after is proven to extend this checkpoint.
+      await this.storeWrite(() => store.saveCheckpoint(current, nowIso));
+      this.log(`first checkpoint: size ${current.size}`);
+    } else if (current.size < previous.size) {
+      await this.raiseInconsistent(previous, current, `tree size went down from ${previous.size} to ${current.size}`);
+    } else if (current.size === previous.size) {
+      if (current.root !== previous.root) await this.raiseInconsistent(previous, current, `same tree size ${current.size} with a different root hash`);
+      else if (current.note !== previous.note) await this.storeWrite(() => store.saveCheckpoint(current, nowIso)); // re-signed
+      else await this.checkStall(current);
+    } else {
+      const verdict = await this.proveExtends(previous, fetched.checkpoint);
+      if (verdict.ok) {
+        await this.storeWrite(() => store.saveCheckpoint(current, nowIso));
+      } else {
+        await this.raiseInconsistent(previous, current, verdict.reason);
+      }
+    }
+    await this.catchUp();
+  }
+
+  /** RFC 9162 2.1.4 consistency, the proof built from tiles fetched here and checked against both roots. */
+  private async proveExtends(previous: StoredCheckpoint, next: Checkpoint): Promise<{ ok: true } | { ok: false; reason: string }> {
+    if (previous.size === 0) return { ok: true };
+    const oldRoot = new Uint8Array(Buffer.from(previous.root, 'base64'));
+    let proof;
+    try {
+      proof = await makeConsistencyProof(previous.size, next.size, tileHashSource(next.size, this.o.tiles, this.o.sha256), this.o.sha256);
+    } catch (error) {
+      if (isTransient(error)) throw error;
+      return { ok: false, reason: `cannot build a consistency proof from the log's tiles: ${(error as Error).message}` };
+    }
+    const verdict = verifyConsistency(previous.size, next.size, proof, oldRoot, next.root, this.o.sha256);
+    return verdict.ok ? verdict : { ok: false, reason: `consistency proof from ${previous.size} to ${next.size} (computed from the log's own tiles) does not verify: ${verdict.reason}` };
+  }
+
+  /** Processes entries [next, verified size) in tile-aligned batches with a bounded prefetch. */
+  private async catchUp(): Promise<void> {
+    const { store, signal } = this.o;
+    const stored = store.checkpoint();
+    if (!stored || store.nextIndex() >= stored.size) return;
+    const cp: Checkpoint = { origin: store.origin, size: stored.size, root: new Uint8Array(Buffer.from(stored.root, 'base64')), extensions: [] };
+    const depth = Math.max(1, (this.o.prefetch ?? 2) + 1);
+    const queue: Promise<PreparedBatch>[] = [];
+    let cursor = store.nextIndex();
+    const fill = () => {
+      while (queue.length < depth && cursor < cp.size && !signal.aborted) {
+        const start = cursor;
+        const end = Math.min(cp.size, (Math.floor(start / TILE_WIDTH) + 1) * TILE_WIDTH);
+        cursor = end;
+        const prepared = this.prepare(start, end, cp);
+        prepared.catch(() => undefined); // awaited in order below; avoid an unhandled rejection meanwhile
+        queue.push(prepared);
+      }
+    };
+    const started = Date.now();
+    const first = store.nextIndex();
+    fill();
+    while (queue.length > 0) {
+      const batch = await queue.shift()!;
+      const context = { origin: store.origin, checkpoint: stored, time: this.now().toISOString(), ...(this.o.trusted ? { trusted: this.o.trusted } : {}) };
+      const pending = await this.storeWrite(() => store.commitBatch(batch.entries, batch.stop ? batch.stop.index : batch.end, context));
+      for (const p of pending) this.deliver(p);
+      if (batch.stop) {
+        await this.raiseInvalidEntry(stored, batch.stop.index, batch.stop.reason);
+        this.inconsistent = true;
+        return;
+      }
+      if (signal.aborted) return;
+      fill();
+    }
+    const done = store.nextIndex() - first;
+    if (done > 0) this.log(`processed entries ${first}..${store.nextIndex() - 1} (${Math.round(done / Math.max(0.001, (Date.now() - started) / 1000))} entries/s)`);
+  }
+
+  /**
+   * Fetches entries [start, end) proven in the tree (bundles checked against the tiles) and
+   * re-verifies each one in the pool. Leaves are decoded there too, so a leaf the tree commits to
+   * but that does not decode or verify becomes an `invalid-entry` and the monitor moves on; a
+   * bundle or tile that does not match the signed tree stops processing at its first entry.
+   */
+  private async prepare(start: number, end: number, cp: Checkpoint): Promise<PreparedBatch> {
+    const raw: RawEntry[] = [];
+    let stop: PreparedBatch['stop'];
+    try {
+      for await (const entry of this.o.source.rawEntries(start, end, cp)) {
+        if (entry.index !== start + raw.length) throw new LafsError('internal', `client returned entry ${entry.index} where ${start + raw.length} was expected`);
+        raw.push(entry);
+      }
+      if (raw.length !== end - start) throw new LafsError('internal', `client returned ${raw.length} entries for [${start}, ${end})`);
+    } catch (error) {
+      if (isTransient(error)) throw error;
+      const code = error instanceof LafsError ? error.code : 'internal';
+      stop = { index: start + raw.length, reason: `${code}: ${(error as Error).message}` };
+    }
+    const entries = await Promise.all(raw.map((e) => this.check(e.index, e.leaf)));
+    return stop ? { start, end: stop.index, entries, stop } : { start, end, entries };
+  }
+
+  private async check(index: number, leaf: Uint8Array): Promise<ProcessedEntry> {
+    const result = await this.o.verify(leaf);
+    if (!result.ok) return { index, invalid: result.reason };
+    const { view, signature } = result.value;
+    return {
+      index,
+      builder: signature.builder,
+      artifacts: view.artifacts.map((a) => ({ source: view.source, platform: a.platform, name: a.name, hash: a.sha256.startsWith('sha256:') ? a.sha256 : `sha256:${a.sha256}` })),
+    };
+  }
+
+  private async checkStall(current: StoredCheckpoint): Promise<void> {
+    const after = this.o.stallAfterMs;
+    if (after === undefined) return;
+    const changed = await this.o.store.lastChange();
+    if (!changed) return;
+    const stalledMs = this.now().getTime() - Date.parse(changed.at);
+    if (stalledMs < after) return;
+    if ((await this.o.store.stallAlertedFor()) === current.note) return; // this stall was reported already
+    const alert: StalledLogAlert = {
+      type: 'stalled-log',
+      id: alertId('stalled-log', this.o.store.origin, current.note),
+      time: this.now().toISOString(),
+      log: this.o.store.origin,
+      checkpoint: current,
+      since: changed.at,
+      stalledSeconds: Math.round(stalledMs / 1000),
+    };
+    const pending = await this.storeWrite(() => this.o.store.recordAlert(alert, { stallNote: current.note }));
+    if (pending) this.deliver(pending);
+  }
+
+  private async raiseInconsistent(previous: StoredCheckpoint, current: StoredCheckpoint, reason: string): Promise<void> {
+    this.inconsistent = true;
+    // One alert per verified checkpoint the log broke away from: it cannot advance past it anyway.
+    const alert: InconsistentLogAlert = {
+      type: 'inconsistent-log',
+      id: alertId('inconsistent-log', this.o.store.origin, previous.size, previous.root),
+      time: this.now().toISOString(),
+      log: this.o.store.origin,
+      previous,
+      checkpoint: current,
+      reason,
+    };
+    const pending = await this.storeWrite(() => this.o.store.recordAlert(alert));
+    if (pending) this.deliver(pending);
+    else this.log(`log still inconsistent with verified checkpoint of size ${previous.size} (alerted before): ${reason}`);
+  }
+
+  private async raiseInvalidEntry(checkpoint: StoredCheckpoint, index: number, reason: string): Promise<void> {
+    const alert: InvalidEntryAlert = {
+      type: 'invalid-entry',
+      id: alertId('invalid-entry', this.o.store.origin, index, checkpoint.root),
+      time: this.now().toISOString(),
+      log: this.o.store.origin,
+      checkpoint,
+      index,
+      reason,
+    };
+    const pending = await this.storeWrite(() => this.o.store.recordAlert(alert));
+    if (pending) this.deliver(pending);
+    else this.log(`entry ${index} still does not match the tree (alerted before): ${reason}`);
+  }
+
+  private async raiseUnreachable(failures: number, since: string, reason: string): Promise<void> {
+    const alert: LogUnreachableAlert = {
+      type: 'log-unreachable',
+      id: alertId('log-unreachable', this.o.store.origin, since),
+      time: this.now().toISOString(),
+      log: this.o.store.origin,
+      checkpoint: this.o.store.checkpoint() ?? null,
+      failures,
+      since,
+      reason,
+    };
+    const pending = await this.storeWrite(() => this.o.store.recordAlert(alert));
+    if (pending) this.deliver(pending);
+  }
+
+  private deliver(pending: PendingAlert): void {
+    this.alertsRaised++;
+    const done: Promise<void> = this.o.sinks
+      .emit(pending.alert as Alert)
+      .delivered.then(() => this.o.store.delivered(pending.seq))
+      .catch((error: unknown) => this.log(`could not mark alert ${pending.alert.id} delivered: ${(error as Error).message}`))
+      .finally(() => this.deliveries.delete(done));
+    this.deliveries.add(done);
+  }
+
+  /** Local state failures are fatal (exit 2), never mistaken for a flaky log. */
+  private async storeWrite<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (error instanceof LafsError) throw error;
+      throw new LafsError('io', `monitor state: ${(error as Error).message}`, { cause: error });
+    }
+  }
+}
+
+function toStored(v: VerifiedCheckpoint): AlertCheckpoint {
+  return { size: v.checkpoint.size, root: Buffer.from(v.checkpoint.root).toString('base64'), note: v.note };
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,322 @@
+/**
+ * What the monitor remembers, in its own LevelDB (issue 5; docs/monitor.md "State"). Every write
+ * that matters is one synced batch, so a crash or a restart never skips an entry and never raises
+ * an alert twice: the claims of a batch of entries, the alerts they raise, the alert dedup marks
+ * and the new position are committed together.
+ *
+ * Key layout (all keys and values UTF-8; K = JSON.stringify([source, platform|null, name]),
+ * self-delimiting because a JSON array ends at its closing bracket):
+ *
+ *   meta!origin                       the log's origin; a state dir follows exactly one log
+ *   meta!checkpoint                   JSON StoredCheckpoint: the last checkpoint proven to extend
+ *                                     every earlier one (size, base64 root, signed note text)
+ *   meta!next                         decimal: first entry index not yet processed (<= checkpoint size)
+ *   meta!changed                      JSON { at, note }: when the checkpoint last grew or was re-signed
+ *   meta!stall-alerted                note text of the checkpoint a stalled-log alert was raised for
+ *   meta!seq                          decimal: next alert sequence number
+ *   claim!K!<hash>!<builder>!<index>  JSON StoredClaim   (index zero-padded to 15 digits)
+ *   conflict!K!<conflict id>          alert id that reported it (dedup of disagreement alerts)
+ *   dispute!K                         JSON DisputeRecord: an open disagreement, with every claim
+ *   builder!<fingerprint>             decimal: index of the builder's first entry
+ *   seen!<alert id>                   '' (dedup of log-level alerts: inconsistent-log, invalid-entry)
+ *   alert!<seq>                       JSON Alert: every alert ever raised (seq zero-padded to 15)
+ *   outbox!<seq>                      JSON Alert: committed but not yet handed to every sink
+ */
+import { mkdirSync } from 'node:fs';
+import { Level } from 'level';
+import { LafsError } from '../merkle/errors.js';
+import { alertId, type Alert, type AlertCheckpoint, type ArtifactKey, type ClaimEvidence, type DisagreementAlert, type InvalidEntryAlert } from './alerts.js';
+import { conflictsOf, type Conflict, type ConflictKind, type StoredClaim } from './conflicts.js';
+
+export type StoredCheckpoint = AlertCheckpoint;
+
+/** One processed entry: its builder and artifact claims, or why it is invalid. */
+export type ProcessedEntry =
+  | { index: number; builder: string; artifacts: { source: string; platform: string | null; name: string; hash: string }[] }
+  | { index: number; invalid: string };
+
+export interface DisputeRecord {
+  key: ArtifactKey;
+  kinds: ConflictKind[];
+  hashes: string[];
+  claims: ClaimEvidence[];
+  alerts: string[]; // alert ids, oldest first
+  firstSeen: string;
+  checkpoint: StoredCheckpoint; // under which the first alert was raised
+}
+
+/** An alert in the outbox: `seq` is passed back to delivered() once every sink has had it. */
+export interface PendingAlert { seq: string; alert: Alert }
+
+export interface StoreStatus {
+  origin: string;
+  checkpoint: StoredCheckpoint | null;
+  entriesProcessed: number;
+  builders: number;
+  openDisagreements: number;
+  alerts: Record<string, number>;
+  pendingDeliveries: number;
+}
+
+export interface BatchContext {
+  origin: string;
+  checkpoint: StoredCheckpoint;
+  time: string;
+  /** Only claims by these builders can conflict (all, when undefined). */
+  trusted?: ReadonlySet<string>;
+}
+
+const pad = (n: number) => String(n).padStart(15, '0');
+/** Upper bound of a prefix scan: every prefix here ends in '!', and '"' is the next character. */
+const prefixRange = (prefix: string) => ({ gte: prefix, lt: prefix.slice(0, -1) + '"' });
+
+export class IndexStore {
+  private seq = 0;
+  private cachedCheckpoint: StoredCheckpoint | undefined;
+  private next = 0;
+
+  private constructor(private readonly db: Level<string, string>, readonly origin: string) {}
+
+  /**
+   * Opens (creating when `create`) the state of the log `origin` in `dir`. Throws
+   * LafsError('usage') when the dir belongs to another log or (without create) holds no state,
+   * LafsError('io') when LevelDB cannot open it (e.g. another monitor holds its lock).
+   */
+  static async open(dir: string, origin: string | undefined, options: { create: boolean }): Promise<IndexStore> {
+    if (options.create) {
+      try {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+      } catch (error) {
+        throw new LafsError('io', `cannot create state dir ${dir}: ${(error as Error).message}`, { cause: error });
+      }
+    }
+    const db = new Level<string, string>(dir, { valueEncoding: 'utf8', createIfMissing: options.create });
+    try {
+      await db.open();
+    } catch (error) {
+      const cause = (error as { cause?: Error }).cause?.message ?? (error as Error).message;
+      throw new LafsError(options.create ? 'io' : 'usage', `cannot open state dir ${dir}: ${cause}`, { cause: error });
+    }
+    const stored = await db.get('meta!origin');
+    if (stored !== undefined && origin !== undefined && stored !== origin) {
+      await db.close();
+      throw new LafsError('usage', `state dir ${dir} follows log "${stored}", not "${origin}"`);
+    }
+    if (stored === undefined && origin === undefined) {
+      await db.close();
+      throw new LafsError('usage', `state dir ${dir} holds no monitor state`);
+    }
+    const store = new IndexStore(db, (stored ?? origin)!);
+    if (stored === undefined) await db.put('meta!origin', store.origin, { sync: true });
+    store.seq = Number((await db.get('meta!seq')) ?? '0');
+    store.next = Number((await db.get('meta!next')) ?? '0');
+    const cp = await db.get('meta!checkpoint');
+    store.cachedCheckpoint = cp === undefined ? undefined : (JSON.parse(cp) as StoredCheckpoint);
+    return store;
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  checkpoint(): StoredCheckpoint | undefined {
+    return this.cachedCheckpoint;
+  }
+
+  /** First entry index not yet processed. */
+  nextIndex(): number {
+    return this.next;
+  }
+
+  async lastChange(): Promise<{ at: string; note: string } | undefined> {
+    const v = await this.db.get('meta!changed');
+    return v === undefined ? undefined : (JSON.parse(v) as { at: string; note: string });
+  }
+
+  async stallAlertedFor(): Promise<string | undefined> {
+    return this.db.get('meta!stall-alerted');
+  }
+
+  /** Records a checkpoint proven to extend the previous one (or the first one seen), and when it changed. */
+  async saveCheckpoint(cp: StoredCheckpoint, changedAt: string): Promise<void> {
+    await this.db.batch(
+      [
+        { type: 'put', key: 'meta!checkpoint', value: JSON.stringify(cp) },
+        { type: 'put', key: 'meta!changed', value: JSON.stringify({ at: changedAt, note: cp.note }) },
+        { type: 'del', key: 'meta!stall-alerted' },
+      ],
+      { sync: true },
+    );
+    this.cachedCheckpoint = cp;
+  }
+
+  /**
+   * Records a log-level alert unless one with the same id was recorded before (dedup across
+   * restarts). Returns the alert if it is new; it is then in the outbox.
+   */
+  async recordAlert(alert: Alert, extra: { stallNote?: string } = {}): Promise<PendingAlert | undefined> {
+    if ((await this.db.get(`seen!${alert.id}`)) !== undefined) return undefined;
+    const ops: { type: 'put'; key: string; value: string }[] = [{ type: 'put', key: `seen!${alert.id}`, value: '' }];
+    if (extra.stallNote !== undefined) ops.push({ type: 'put', key: 'meta!stall-alerted', value: extra.stallNote });
+    const pending = this.pushAlert(ops, alert);
+    ops.push({ type: 'put', key: 'meta!seq', value: String(this.seq) });
+    await this.db.batch(ops, { sync: true });
+    return pending;
+  }
+
+  /**
+   * Indexes the claims of entries [nextIndex(), next) and raises the alerts they cause, in one
+   * synced batch together with the new position. Returns the new alerts (also in the outbox).
+   */
+  async commitBatch(entries: readonly ProcessedEntry[], next: number, context: BatchContext): Promise<PendingAlert[]> {
+    const ops: { type: 'put'; key: string; value: string }[] = [];
+    const alerts: Alert[] = [];
+    const keys = new Map<string, KeyState>();
+    const newBuilders = new Set<string>();
+    const trusted = (builder: string) => context.trusted === undefined || context.trusted.has(builder);
+
+    for (const entry of entries) {
+      if ('invalid' in entry) {
+        const alert: InvalidEntryAlert = {
+          type: 'invalid-entry',
+          id: alertId('invalid-entry', context.origin, entry.index, entry.invalid),
+          time: context.time,
+          log: context.origin,
+          checkpoint: context.checkpoint,
+          index: entry.index,
+          reason: entry.invalid,
+        };
+        ops.push({ type: 'put', key: `seen!${alert.id}`, value: '' });
+        alerts.push(alert);
+        continue;
+      }
+      if (!newBuilders.has(entry.builder) && (await this.db.get(`builder!${entry.builder}`)) === undefined) {
+        newBuilders.add(entry.builder);
+        ops.push({ type: 'put', key: `builder!${entry.builder}`, value: String(entry.index) });
+      }
+      for (const artifact of entry.artifacts) {
+        const key: ArtifactKey = { source: artifact.source, platform: artifact.platform, name: artifact.name };
+        const k = JSON.stringify([key.source, key.platform, key.name]);
+        let state = keys.get(k);
+        if (!state) {
+          state = await this.loadKey(k);
+          keys.set(k, state);
+        }
+        const claim: StoredClaim = { index: entry.index, builder: entry.builder, hash: artifact.hash };
+        if (state.claims.some((c) => c.index === claim.index && c.hash === claim.hash && c.builder === claim.builder)) continue;
+        const conflicts = trusted(claim.builder) ? conflictsOf(state.claims.filter((c) => trusted(c.builder)), claim) : [];
+        state.claims.push(claim);
+        ops.push({ type: 'put', key: `claim!${k}!${claim.hash}!${claim.builder}!${pad(claim.index)}`, value: JSON.stringify(claim) });
+
+        const fresh = conflicts.filter((c) => !state.alerted.has(c.id));
+        for (const kind of ['builder-disagreement', 'self-contradiction'] as const) {
+          const ofKind = fresh.filter((c) => c.kind === kind);
+          if (ofKind.length === 0) continue;
+          const alert = disagreementAlert(kind, key, ofKind, state.claims.filter((c) => trusted(c.builder)), context, claim);
+          for (const c of ofKind) {
+            state.alerted.add(c.id);
+            ops.push({ type: 'put', key: `conflict!${k}!${c.id}`, value: alert.id });
+          }
+          state.dispute = mergeDispute(state.dispute, alert, context);
+          alerts.push(alert);
+        }
+        if (state.dispute) {
+          // Keep the dispute's evidence current as more builders weigh in, without a new alert.
+          state.dispute.claims = evidence(state.claims.filter((c) => trusted(c.builder)));
+          state.dirty = true;
+        }
+      }
+    }
+    for (const [k, state] of keys) if (state.dispute && state.dirty) ops.push({ type: 'put', key: `dispute!${k}`, value: JSON.stringify(state.dispute) });
+    const pending = alerts.map((alert) => this.pushAlert(ops, alert));
+    ops.push({ type: 'put', key: 'meta!seq', value: String(this.seq) });
+    ops.push({ type: 'put', key: 'meta!next', value: String(next) });
+    await this.db.batch(ops, { sync: true });
+    this.next = next;
+    return pending;
+  }
+
+  /** Alerts committed but not yet delivered to every sink (e.g. after a crash), oldest first. */
+  async outbox(): Promise<PendingAlert[]> {
+    const pending: PendingAlert[] = [];
+    for await (const [key, value] of this.db.iterator(prefixRange('outbox!'))) pending.push({ seq: key.slice('outbox!'.length), alert: JSON.parse(value) as Alert });
+    return pending;
+  }
+
+  async delivered(seq: string): Promise<void> {
+    await this.db.del(`outbox!${seq}`, { sync: true });
+  }
+
+  async alerts(): Promise<Alert[]> {
+    const all: Alert[] = [];
+    for await (const value of this.db.values(prefixRange('alert!'))) all.push(JSON.parse(value) as Alert);
+    return all;
+  }
+
+  async disputes(): Promise<DisputeRecord[]> {
+    const all: DisputeRecord[] = [];
+    for await (const value of this.db.values(prefixRange('dispute!'))) all.push(JSON.parse(value) as DisputeRecord);
+    return all;
+  }
+
+  async status(): Promise<StoreStatus> {
+    let builders = 0;
+    for await (const _ of this.db.keys(prefixRange('builder!'))) builders++;
+    let openDisagreements = 0;
+    for await (const _ of this.db.keys(prefixRange('dispute!'))) openDisagreements++;
+    let pendingDeliveries = 0;
+    for await (const _ of this.db.keys(prefixRange('outbox!'))) pendingDeliveries++;
+    const alerts: Record<string, number> = {};
+    for (const alert of await this.alerts()) alerts[alert.type] = (alerts[alert.type] ?? 0) + 1;
+    return { origin: this.origin, checkpoint: this.cachedCheckpoint ?? null, entriesProcessed: this.next, builders, openDisagreements, alerts, pendingDeliveries };
+  }
+
+  private pushAlert(ops: { type: 'put'; key: string; value: string }[], alert: Alert): PendingAlert {
+    const seq = pad(this.seq++);
+    const json = JSON.stringify(alert);
+    ops.push({ type: 'put', key: `alert!${seq}`, value: json }, { type: 'put', key: `outbox!${seq}`, value: json });
+    return { seq, alert };
+  }
+
+  private async loadKey(k: string): Promise<KeyState> {
+    const claims: StoredClaim[] = [];
+    for await (const value of this.db.values(prefixRange(`claim!${k}!`))) claims.push(JSON.parse(value) as StoredClaim);
+    claims.sort((a, b) => a.index - b.index);
+    const alerted = new Set<string>();
+    for await (const key of this.db.keys(prefixRange(`conflict!${k}!`))) alerted.add(key.slice(`conflict!${k}!`.length));
+    const dispute = await this.db.get(`dispute!${k}`);
+    return { claims, alerted, dispute: dispute === undefined ? undefined : (JSON.parse(dispute) as DisputeRecord), dirty: false };
+  }
+}
+
+interface KeyState { claims: StoredClaim[]; alerted: Set<string>; dispute: DisputeRecord | undefined; dirty: boolean }
+
+function evidence(claims: readonly StoredClaim[]): ClaimEvidence[] {
+  return [...claims].sort((a, b) => a.index - b.index || a.builder.localeCompare(b.builder)).map((c) => ({ index: c.index, builder: c.builder, hash: c.hash }));
+}
+
+function disagreementAlert(kind: ConflictKind, key: ArtifactKey, conflicts: Conflict[], claims: readonly StoredClaim[], context: BatchContext, incoming: StoredClaim): DisagreementAlert {
+  const hashes = [...new Set(conflicts.flatMap((c) => c.hashes))].sort();
+  const alert: DisagreementAlert = {
+    type: kind,
+    id: alertId(kind, context.origin, key.source, key.platform ?? '', key.name, ...conflicts.map((c) => c.id).sort()),
+    time: context.time,
+    log: context.origin,
+    checkpoint: context.checkpoint,
+    key,
+    hashes,
+    claims: evidence(claims),
+  };
+  if (kind === 'self-contradiction') alert.builder = incoming.builder;
+  return alert;
+}
+
+function mergeDispute(existing: DisputeRecord | undefined, alert: DisagreementAlert, context: BatchContext): DisputeRecord {
+  if (!existing) return { key: alert.key, kinds: [alert.type], hashes: alert.hashes, claims: alert.claims, alerts: [alert.id], firstSeen: context.time, checkpoint: context.checkpoint };
+  return {
+    ...existing,
+    kinds: [...new Set([...existing.kinds, alert.type])],
+    hashes: [...new Set([...existing.hashes, ...alert.hashes])].sort(),
+    alerts: [...existing.alerts, alert.id],
+  };
+}
