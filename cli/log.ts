@@ -1,0 +1,49 @@
+/**
+ * Opening a log from command-line options. The verifier key pins the log's identity: every
+ * checkpoint is checked against it (C2SP signed note). Commands that only read one entry accept
+ * a missing --vkey by asking the log for its own key, and say loudly that it is not pinned.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LogClient } from '../client/log-client.js';
+import { LafsError } from '../merkle/errors.js';
+
+export interface LogOptions { log?: string; vkey?: string }
+
+export function openLog(options: LogOptions, command: string): LogClient {
+  if (!options.log) throw new LafsError('usage', `${command}: --log URL is required (the log server or a mirror of its tiles)`);
+  if (!options.vkey) throw new LafsError('usage', `${command}: --vkey KEY is required (the log's verifier key, name+hex+base64, printed by \`lafs-log serve\`)`);
+  return new LogClient({ url: options.log, verifierKey: options.vkey });
+}
+
+/** For read-only commands: use --vkey, or fetch GET /v1/log and warn that the key is unpinned. */
+export async function openLogForReading(options: LogOptions, command: string): Promise<LogClient> {
+  if (options.vkey || !options.log) return openLog(options, command);
+  const url = `${options.log}/v1/log`;
+  let verifierKey: unknown;
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    verifierKey = ((await response.json()) as { verifierKey?: unknown }).verifierKey;
+  } catch (error) {
+    throw new LafsError('unavailable', `${url}: ${(error as Error).message}; pass --vkey to read a mirror`, { cause: error });
+  }
+  if (typeof verifierKey !== 'string') throw new LafsError('unavailable', `${url} did not give a verifierKey; pass --vkey`);
+  process.stderr.write(`${command}: warning: using the verifier key the log itself reports (${verifierKey}); pass --vkey to pin it\n`);
+  return new LogClient({ url: options.log, verifierKey });
+}
+
+/** The package version, for --version. */
+export function packageVersion(): string {
+  try {
+    const here = dirname(fileURLToPath(import.meta.url));
+    for (const up of [join(here, '..', 'package.json'), join(here, '..', '..', 'package.json')]) {
+      try {
+        const pkg = JSON.parse(readFileSync(up, 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === 'lafs' && pkg.version) return pkg.version;
+      } catch { /* try the next candidate */ }
+    }
+  } catch { /* fall through */ }
+  return '0.0.0';
+}
