@@ -1,0 +1,75 @@
+/**
+ * A pool of worker threads that turn submissions into verified leaves (build-worker.ts), one
+ * worker per core. Verification happens here, before sequencing, so the sequencer only ever sees
+ * leaves whose signatures held. A worker that dies is replaced and its tasks fail as 'internal'.
+ */
+import { Worker } from 'node:worker_threads';
+import { LafsError, type ErrorCode } from '../merkle/errors.js';
+import type { Hash } from '../merkle/hash.js';
+import type { LeafView } from '../attestation/record.js';
+import type { SignatureCheck } from '../attestation/openpgp.js';
+
+export interface BuildRequest { kind: string; signed: Uint8Array; signature: Uint8Array | string; publicKey: Uint8Array | string; claims?: unknown }
+export type BuildReply =
+  | { ok: true; bytes: Uint8Array; leafHash: Hash; view: LeafView; signature: SignatureCheck; verifyMs: number }
+  | { ok: false; code: ErrorCode; message: string };
+export type BuiltLeaf = Extract<BuildReply, { ok: true }>;
+
+/** More queued builds than this and new submissions are turned away (503) instead of piling up memory. */
+const MAX_QUEUED = 20_000;
+
+interface Slot { worker: Worker; pending: Map<number, (reply: BuildReply) => void> }
+
+export class BuildPool {
+  private readonly slots: Slot[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(readonly threads: number) {
+    for (let i = 0; i < threads; i++) this.slots.push(this.spawn());
+  }
+
+  private spawn(): Slot {
+    const slot: Slot = { worker: new Worker(new URL('./build-worker.js', import.meta.url)), pending: new Map() };
+    slot.worker.on('message', (msg: { id: number; reply: BuildReply }) => {
+      const done = slot.pending.get(msg.id);
+      slot.pending.delete(msg.id);
+      done?.(msg.reply);
+    });
+    const fail = (why: string) => {
+      for (const done of slot.pending.values()) done({ ok: false, code: 'internal', message: `verification worker failed: ${why}` });
+      slot.pending.clear();
+      const i = this.slots.indexOf(slot);
+      if (i >= 0 && !this.closed) this.slots[i] = this.spawn();
+    };
+    slot.worker.on('error', (e) => fail(e.message));
+    slot.worker.on('exit', (code) => { if (!this.closed) fail(`exit ${code}`); });
+    return slot;
+  }
+
+  get queued(): number {
+    let n = 0;
+    for (const s of this.slots) n += s.pending.size;
+    return n;
+  }
+
+  /** Builds and verifies a leaf in a worker. Throws the LafsError that buildLeaf raised. */
+  async build(request: BuildRequest): Promise<BuiltLeaf> {
+    if (this.closed) throw new LafsError('unavailable', 'the server is shutting down');
+    if (this.queued >= MAX_QUEUED) throw new LafsError('unavailable', 'too many submissions are waiting for verification; retry later');
+    let slot = this.slots[0]!;
+    for (const s of this.slots) if (s.pending.size < slot.pending.size) slot = s;
+    const id = this.nextId++;
+    const reply = await new Promise<BuildReply>((resolve) => {
+      slot.pending.set(id, resolve);
+      slot.worker.postMessage({ id, request });
+    });
+    if (!reply.ok) throw new LafsError(reply.code, reply.message);
+    return reply;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Worker thread of the build pool: runs attestation's buildLeaf (parse the statement or sums file,
+ * minimize the key, verify the OpenPGP signature, encode the leaf) off the main thread, so
+ * signature verification, the bound on ingestion (DESIGN.md section 6), uses every core.
+ */
+import { parentPort } from 'node:worker_threads';
+import { buildLeaf } from '../attestation/record.js';
+import { nodeSha256 } from '../attestation/node-crypto.js';
+import { leafHash } from '../merkle/hash.js';
+import { LafsError } from '../merkle/errors.js';
+import type { BuildRequest, BuildReply } from './build-pool.js';
+
+if (!parentPort) throw new Error('build-worker must run as a worker thread');
+const port = parentPort;
+
+port.on('message', (msg: { id: number; request: BuildRequest }) => {
+  void handle(msg.request).then((reply) => port.postMessage({ id: msg.id, reply }));
+});
+
+async function handle(request: BuildRequest): Promise<BuildReply> {
+  const started = performance.now();
+  try {
+    const { bytes, verified } = await buildLeaf(request);
+    return { ok: true, bytes, leafHash: leafHash(bytes, nodeSha256), view: verified.view, signature: verified.signature, verifyMs: performance.now() - started };
+  } catch (e) {
+    if (e instanceof LafsError) return { ok: false, code: e.code, message: e.message };
+    // A bug or a library failure on hostile input: report it as the submission's fault only if we
+    // know it is; otherwise 'internal' so it shows up in metrics and logs.
+    return { ok: false, code: 'internal', message: e instanceof Error ? e.message : String(e) };
+  }
+}

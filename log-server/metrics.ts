@@ -1,0 +1,67 @@
+/**
+ * The server's Prometheus metrics, kept as plain counters and fixed-bucket histograms and written
+ * in the Prometheus text exposition format (version 0.0.4) for `GET /metrics`.
+ */
+
+class Histogram {
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
+  constructor(readonly bounds: readonly number[]) {
+    this.counts = bounds.map(() => 0);
+  }
+  observe(v: number): void {
+    this.sum += v;
+    this.count++;
+    for (let i = 0; i < this.bounds.length; i++) if (v <= this.bounds[i]!) this.counts[i]!++;
+  }
+  lines(name: string): string[] {
+    const out = this.bounds.map((b, i) => `${name}_bucket{le="${b}"} ${this.counts[i]}`);
+    out.push(`${name}_bucket{le="+Inf"} ${this.count}`, `${name}_sum ${this.sum}`, `${name}_count ${this.count}`);
+    return out;
+  }
+}
+
+function labelValue(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+export class Metrics {
+  /** Current log size, set by the sequencer. */
+  logSize = 0;
+  readonly submissions = new Map<string, number>(); // result -> count
+  readonly requests = new Map<string, number>(); // route \0 status -> count
+  readonly batchSize = new Histogram([1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
+  readonly commitSeconds = new Histogram([0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1]);
+  readonly verifySeconds = new Histogram([0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5]);
+
+  countSubmission(result: 'created' | 'duplicate' | 'rejected' | 'failed'): void {
+    this.submissions.set(result, (this.submissions.get(result) ?? 0) + 1);
+  }
+
+  countRequest(route: string, status: number): void {
+    const key = `${route}\0${status}`;
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+  }
+
+  render(): string {
+    const lines: string[] = [];
+    const head = (name: string, type: string, help: string) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    head('lafs_log_entries', 'gauge', 'Entries in the latest signed checkpoint.');
+    lines.push(`lafs_log_entries ${this.logSize}`);
+    head('lafs_submissions_total', 'counter', 'Submissions by outcome.');
+    for (const [result, n] of this.submissions) lines.push(`lafs_submissions_total{result="${labelValue(result)}"} ${n}`);
+    head('lafs_http_requests_total', 'counter', 'HTTP requests by route and status.');
+    for (const [key, n] of this.requests) {
+      const [route, status] = key.split('\0');
+      lines.push(`lafs_http_requests_total{route="${labelValue(route!)}",status="${status}"} ${n}`);
+    }
+    head('lafs_batch_size', 'histogram', 'New entries per synced sequencing batch.');
+    lines.push(...this.batchSize.lines('lafs_batch_size'));
+    head('lafs_commit_seconds', 'histogram', 'Time to sign and durably write one batch.');
+    lines.push(...this.commitSeconds.lines('lafs_commit_seconds'));
+    head('lafs_verify_seconds', 'histogram', 'Time to build and verify one submission in a worker.');
+    lines.push(...this.verifySeconds.lines('lafs_verify_seconds'));
+    return lines.join('\n') + '\n';
+  }
+}

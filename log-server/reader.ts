@@ -1,0 +1,79 @@
+/**
+ * The read side of the log: tiles, entry bundles, entries and proofs, all answered from the store
+ * under the last durable checkpoint (DESIGN.md section 5: reads never block on writes; proofs come
+ * from stored tiles, never from recomputing the tree). Range checks live here so every route
+ * reports out-of-range requests the same way.
+ */
+import { nodeSha256 } from '../attestation/node-crypto.js';
+import { encodeEntryBundle } from '../merkle/bundle.js';
+import { LafsError } from '../merkle/errors.js';
+import { leafHash, type Hash } from '../merkle/hash.js';
+import { makeConsistencyProof, makeInclusionProof } from '../merkle/proof.js';
+import { tileHashSource } from '../merkle/tile-source.js';
+import { TILE_WIDTH, tileWidth, type TileRef } from '../merkle/tiles.js';
+import type { LogState } from './sequencer.js';
+import type { EntryMeta, Store } from './store.js';
+import type { TileCache } from './tile-cache.js';
+
+export interface TileAnswer { bytes: Uint8Array; full: boolean }
+
+export class LogReader {
+  constructor(private readonly store: Store, private readonly tiles: TileCache, readonly state: () => LogState) {}
+
+  get size(): number {
+    return this.state().size;
+  }
+
+  /**
+   * The bytes of a tile under the current checkpoint, or undefined (404) if the tree does not have
+   * that many hashes there yet. A partial tile narrower than what exists is served as that prefix.
+   */
+  async tile(ref: TileRef): Promise<TileAnswer | undefined> {
+    const size = this.size;
+    const level = ref.kind === 'hash' ? ref.level : 0;
+    const available = tileWidth(level, ref.index, size);
+    if (ref.width > available) return undefined;
+    const full = ref.width === TILE_WIDTH;
+    if (ref.kind === 'hash') {
+      const bytes = await this.tiles.read(ref.level, ref.index, ref.width);
+      if (bytes === undefined) throw new LafsError('internal', `tile ${ref.level}/${ref.index} missing from the store below the checkpoint size ${size}`);
+      return { bytes, full };
+    }
+    const start = ref.index * TILE_WIDTH;
+    const leaves = await this.store.leaves(start, start + ref.width);
+    if (leaves.length !== ref.width) throw new LafsError('internal', `leaves ${start}..${start + ref.width - 1} missing from the store`);
+    return { bytes: encodeEntryBundle(leaves), full };
+  }
+
+  /** Checks 1 <= size <= current size (size defaults to the current size). */
+  treeSize(size: number | undefined): number {
+    const current = this.size;
+    if (size === undefined) return current;
+    if (size < 1 || size > current) throw new LafsError('out-of-range', `size ${size} is outside the log (1..${current})`);
+    return size;
+  }
+
+  async inclusionProof(index: number, size: number): Promise<Hash[]> {
+    if (index >= size) throw new LafsError('out-of-range', `index ${index} is not below size ${size}`);
+    return makeInclusionProof(index, size, tileHashSource(size, this.tiles.read, nodeSha256), nodeSha256);
+  }
+
+  async consistencyProof(from: number, to: number): Promise<Hash[]> {
+    if (from < 1 || from > to) throw new LafsError('out-of-range', `from ${from} must be between 1 and to (${to})`);
+    if (to > this.size) throw new LafsError('out-of-range', `to ${to} is beyond the log size ${this.size}`);
+    return makeConsistencyProof(from, to, tileHashSource(to, this.tiles.read, nodeSha256), nodeSha256);
+  }
+
+  /** Index of a logged leaf hash (under the current checkpoint), or undefined. */
+  async indexOf(hash: Hash): Promise<number | undefined> {
+    const [index] = await this.store.indexesOf([hash]);
+    return index !== undefined && index < this.size ? index : undefined;
+  }
+
+  async entry(index: number): Promise<{ leaf: Uint8Array; leafHash: Hash; meta: EntryMeta | undefined }> {
+    if (index >= this.size) throw new LafsError('not-found', `entry ${index} is not in the log (size ${this.size})`);
+    const leaf = await this.store.leaf(index);
+    if (leaf === undefined) throw new LafsError('internal', `leaf ${index} missing from the store`);
+    return { leaf, leafHash: leafHash(leaf, nodeSha256), meta: await this.store.entryMeta(index) };
+  }
+}

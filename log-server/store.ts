@@ -1,0 +1,228 @@
+/**
+ * The log's one LevelDB, and the whole key layout in one place (DESIGN.md section 5).
+ *
+ * Every key starts with one ASCII tag byte; numbers are fixed-width big-endian so that LevelDB's
+ * byte order is numeric order and ranges are plain key ranges.
+ *
+ *   'M' name                                   -> meta value (utf8): `origin`, `layout`
+ *   'C'                                        -> latest signed checkpoint note (utf8)
+ *   'L' u64 index                              -> leaf bytes (entry bundles are built from these)
+ *   'E' u64 index                              -> entry metadata JSON {builder, warnings, receivedAt}
+ *   'T' u8 level u64 index                     -> hash tile at its current width (width*32 bytes);
+ *                                                 a full tile (256 hashes) never changes again
+ *   'H' leafHash(32)                           -> u64 index (idempotent submissions, lookup by leaf hash)
+ *   'A' sha256(32) u64 index u16 n             -> lookup row JSON {builder, source, platform, name}
+ *   'S' source 00 platform 00 name 00 u64 index u16 n -> lookup row JSON {builder, hash}
+ *
+ * (`n` numbers the artifacts of one entry; `platform` is empty when a sums line has none.)
+ *
+ * Consistency rule: everything one sequencing step changes (leaves, metadata, changed tiles, leaf
+ * hash index, lookup rows and the new checkpoint) goes into ONE `db.batch(..., { sync: true })`.
+ * LevelDB applies a batch atomically from its write-ahead log, so after a crash the stored
+ * checkpoint always matches the stored tiles, and an acknowledged entry is on disk.
+ *
+ * `level` quirks handled here: `get` yields undefined for a missing key; values come back as
+ * Buffers (we ask for 'view' and treat them as Uint8Array); only synced writes are durable.
+ */
+import { Level } from 'level';
+import { LafsError } from '../merkle/errors.js';
+import type { Hash } from '../merkle/hash.js';
+import type { HashTile } from '../merkle/tiles.js';
+
+export const LAYOUT_VERSION = '1';
+
+export interface EntryMeta { builder: string; warnings: string[]; receivedAt: string }
+/** One artifact claim of one entry, as the lookup index stores it. */
+export interface IndexRow { builder: string; source: string; platform: string | null; name: string; sha256: string /* hex */ }
+export interface LookupRow extends IndexRow { index: number }
+
+export interface NewEntry { leaf: Uint8Array; leafHash: Hash; meta: EntryMeta; rows: IndexRow[] }
+/** What one sequencing step writes: entries firstIndex.., the changed tiles, the new checkpoint. */
+export interface CommitBatch { firstIndex: number; entries: NewEntry[]; tiles: HashTile[]; checkpoint: string }
+
+type Db = Level<Uint8Array, Uint8Array>;
+type Op = { type: 'put'; key: Uint8Array; value: Uint8Array };
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function u64(n: number): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(n));
+  return b;
+}
+function readU64(b: Uint8Array, offset: number): number {
+  return Number(new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(offset));
+}
+function concat(...parts: Uint8Array[]): Uint8Array {
+  let len = 0;
+  for (const p of parts) len += p.length;
+  const out = new Uint8Array(len);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+const tag = (c: string) => Uint8Array.of(c.charCodeAt(0));
+const ZERO = Uint8Array.of(0);
+
+/** The key constructors: the layout above, as code. */
+export const keys = {
+  meta: (name: string) => concat(tag('M'), enc.encode(name)),
+  checkpoint: () => tag('C'),
+  leaf: (index: number) => concat(tag('L'), u64(index)),
+  entryMeta: (index: number) => concat(tag('E'), u64(index)),
+  tile: (level: number, index: number) => concat(tag('T'), Uint8Array.of(level), u64(index)),
+  leafHash: (hash: Hash) => concat(tag('H'), hash),
+  byHash: (sha256: Uint8Array, index: number, n: number) => concat(tag('A'), sha256, u64(index), Uint8Array.of(n >> 8, n & 0xff)),
+  byHashPrefix: (sha256: Uint8Array) => concat(tag('A'), sha256),
+  byName: (row: IndexRow, index: number, n: number) =>
+    concat(tag('S'), enc.encode(row.source), ZERO, enc.encode(row.platform ?? ''), ZERO, enc.encode(row.name), ZERO, u64(index), Uint8Array.of(n >> 8, n & 0xff)),
+  byNamePrefix: (source: string, platform?: string, name?: string) => {
+    const parts = [tag('S'), enc.encode(source), ZERO];
+    if (platform !== undefined) {
+      parts.push(enc.encode(platform), ZERO);
+      if (name !== undefined) parts.push(enc.encode(name), ZERO);
+    }
+    return concat(...parts);
+  },
+};
+
+/** [prefix, next key after every key with that prefix) */
+function prefixRange(prefix: Uint8Array): { gte: Uint8Array; lt: Uint8Array } {
+  const lt = prefix.slice();
+  let i = lt.length - 1;
+  while (i >= 0 && lt[i] === 0xff) i--;
+  if (i < 0) throw new Error('prefix of 0xff bytes');
+  lt[i]! += 1;
+  return { gte: prefix, lt: lt.subarray(0, i + 1) };
+}
+
+function json(value: unknown): Uint8Array {
+  return enc.encode(JSON.stringify(value));
+}
+function parseJson<T>(bytes: Uint8Array): T {
+  return JSON.parse(dec.decode(bytes)) as T;
+}
+
+export class Store {
+  private constructor(private readonly db: Db) {}
+
+  /** Opens (creating if needed) the database in `location`. A second process on the same dir fails with a clear error. */
+  static async open(location: string): Promise<Store> {
+    const db: Db = new Level<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' });
+    try {
+      await db.open();
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string } }).cause;
+      if (cause?.code === 'LEVEL_LOCKED') throw new LafsError('io', `the database in ${location} is in use by another process`, { cause: e });
+      throw new LafsError('io', `cannot open the database in ${location}: ${(e as Error).message}`, { cause: e });
+    }
+    return new Store(db);
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  // ---- meta and checkpoint ----
+
+  async meta(name: string): Promise<string | undefined> {
+    const v = await this.db.get(keys.meta(name));
+    return v === undefined ? undefined : dec.decode(v);
+  }
+  async putMeta(values: Record<string, string>): Promise<void> {
+    await this.db.batch(
+      Object.entries(values).map(([k, v]) => ({ type: 'put' as const, key: keys.meta(k), value: enc.encode(v) })),
+      { sync: true },
+    );
+  }
+  async checkpoint(): Promise<string | undefined> {
+    const v = await this.db.get(keys.checkpoint());
+    return v === undefined ? undefined : dec.decode(v);
+  }
+
+  // ---- entries ----
+
+  leaf(index: number): Promise<Uint8Array | undefined> {
+    return this.db.get(keys.leaf(index));
+  }
+  /** Leaves [start, end) as stored; the caller checks the count. */
+  leaves(start: number, end: number): Promise<Uint8Array[]> {
+    return this.db.values({ gte: keys.leaf(start), lt: keys.leaf(end) }).all();
+  }
+  async entryMeta(index: number): Promise<EntryMeta | undefined> {
+    const v = await this.db.get(keys.entryMeta(index));
+    return v === undefined ? undefined : parseJson<EntryMeta>(v);
+  }
+  /** Index of each leaf hash, or undefined where not logged. */
+  async indexesOf(leafHashes: readonly Hash[]): Promise<(number | undefined)[]> {
+    if (leafHashes.length === 0) return [];
+    const values = await this.db.getMany(leafHashes.map((h) => keys.leafHash(h)));
+    return values.map((v) => (v === undefined ? undefined : readU64(v, 0)));
+  }
+
+  // ---- tiles ----
+
+  /** Hash tile (level, index) at its stored (current) width, or undefined. */
+  tile(level: number, index: number): Promise<Uint8Array | undefined> {
+    return this.db.get(keys.tile(level, index));
+  }
+
+  // ---- lookup ----
+
+  async lookupHash(sha256Hex: string, limit: number): Promise<LookupRow[]> {
+    const rows: LookupRow[] = [];
+    const prefix = keys.byHashPrefix(Buffer.from(sha256Hex, 'hex'));
+    for await (const [key, value] of this.db.iterator({ ...prefixRange(prefix), limit })) {
+      const row = parseJson<Omit<IndexRow, 'sha256'>>(value);
+      rows.push({ index: readU64(key, prefix.length), ...row, sha256: sha256Hex });
+    }
+    return rows;
+  }
+
+  /** Rows for `source`, narrowed by platform and/or name. With a name but no platform the source's rows are filtered. */
+  async lookupName(q: { source: string; platform?: string; name?: string }, limit: number): Promise<LookupRow[]> {
+    const rows: LookupRow[] = [];
+    const prefix = keys.byNamePrefix(q.source, q.platform, q.platform !== undefined ? q.name : undefined);
+    for await (const [key, value] of this.db.iterator(prefixRange(prefix))) {
+      // key: 'S' source 00 platform 00 name 00 u64 u16
+      const tail = key.length - 10;
+      const fields = dec.decode(key.subarray(1, tail - 1)).split('\0');
+      const [source, platform, name] = [fields[0]!, fields[1]!, fields.slice(2).join('\0')];
+      if (q.name !== undefined && name !== q.name) continue;
+      const row = parseJson<{ builder: string; hash: string }>(value);
+      rows.push({ index: readU64(key, tail), builder: row.builder, source, platform: platform === '' ? null : platform, name, sha256: row.hash });
+      if (rows.length >= limit) break;
+    }
+    return rows;
+  }
+
+  // ---- the one write path ----
+
+  /** The operations of one sequencing step (see the consistency rule above). */
+  static commitOps(batch: CommitBatch, options: { indexRows?: boolean } = {}): Op[] {
+    const ops: Op[] = [];
+    batch.entries.forEach((e, i) => {
+      const index = batch.firstIndex + i;
+      ops.push({ type: 'put', key: keys.leaf(index), value: e.leaf });
+      ops.push({ type: 'put', key: keys.entryMeta(index), value: json(e.meta) });
+      ops.push({ type: 'put', key: keys.leafHash(e.leafHash), value: u64(index) });
+      if (options.indexRows === false) return;
+      e.rows.forEach((row, n) => {
+        ops.push({ type: 'put', key: keys.byHash(Buffer.from(row.sha256, 'hex'), index, n), value: json({ builder: row.builder, source: row.source, platform: row.platform, name: row.name }) });
+        ops.push({ type: 'put', key: keys.byName(row, index, n), value: json({ builder: row.builder, hash: row.sha256 }) });
+      });
+    });
+    for (const t of batch.tiles) ops.push({ type: 'put', key: keys.tile(t.level, t.index), value: t.hashes });
+    ops.push({ type: 'put', key: keys.checkpoint(), value: enc.encode(batch.checkpoint) });
+    return ops;
+  }
+
+  /** Writes one sequencing step atomically; durable when it resolves (unless `sync: false`, for bulk loading). */
+  async commit(batch: CommitBatch, options: { sync?: boolean; indexRows?: boolean } = {}): Promise<void> {
+    await this.db.batch(Store.commitOps(batch, options), { sync: options.sync ?? true });
+  }
+}

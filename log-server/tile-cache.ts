@@ -1,0 +1,61 @@
+/**
+ * Hash tiles for proofs, read from the store through a small LRU cache (DESIGN.md section 5:
+ * proofs come from stored tiles; memory stays bounded). The upper-level tiles that every proof
+ * touches stay hot; level-0 tiles come and go. The sequencer writes through: after each durable
+ * batch it hands over the changed tiles, so a cached tile is never older than the store.
+ *
+ * Tiles only grow by appending hashes, so a tile stored wider than a reader's tree size is cut to
+ * the width that size implies: readers of an older checkpoint see exactly their tree.
+ */
+import type { HashTile } from '../merkle/tiles.js';
+import type { TileReader } from '../merkle/tile-source.js';
+import { HASH_SIZE } from '../merkle/hash.js';
+import type { Store } from './store.js';
+
+export class TileCache {
+  private readonly tiles = new Map<string, Uint8Array>();
+
+  constructor(private readonly store: Store, private readonly capacity = 2048) {}
+
+  private static key(level: number, index: number): string {
+    return `${level}/${index}`;
+  }
+
+  private remember(key: string, bytes: Uint8Array): void {
+    this.tiles.delete(key);
+    this.tiles.set(key, bytes);
+    if (this.tiles.size > this.capacity) {
+      const oldest = this.tiles.keys().next().value;
+      if (oldest !== undefined) this.tiles.delete(oldest);
+    }
+  }
+
+  /** A merkle TileReader: the tile's first `width` hashes, or undefined if the store has fewer. */
+  readonly read: TileReader = async (level, index, width) => {
+    const key = TileCache.key(level, index);
+    const need = width * HASH_SIZE;
+    let bytes = this.tiles.get(key);
+    if (bytes !== undefined && bytes.length >= need) {
+      this.tiles.delete(key); // refresh its LRU position
+      this.tiles.set(key, bytes);
+    } else {
+      // Not cached, or cached narrower than needed (a read that raced a batch): the store decides.
+      bytes = await this.store.tile(level, index);
+      if (bytes === undefined) return undefined;
+      // A batch may have cached a newer (wider) version meanwhile; keep the wider.
+      const now = this.tiles.get(key);
+      if (now === undefined || now.length < bytes.length) this.remember(key, bytes);
+    }
+    return bytes.length < need ? undefined : bytes.subarray(0, need);
+  };
+
+  /** Write-through after a durable batch. */
+  update(tiles: readonly HashTile[]): void {
+    for (const t of tiles) this.remember(TileCache.key(t.level, t.index), t.hashes);
+  }
+
+  /** Drops everything (after a failed write, when the store is the only truth). */
+  clear(): void {
+    this.tiles.clear();
+  }
+}
