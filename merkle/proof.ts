@@ -1,16 +1,257 @@
-/** RFC 9162 section 2.1.3 / 2.1.4 proofs. STUB: signatures are the contract. */
-import type { Hash, Sha256 } from './hash.js';
-import type { Verdict } from './errors.js';
+/**
+ * RFC 9162 section 2.1.3 (inclusion) and 2.1.4 (consistency) proofs: generation over stored
+ * hashes, and verification by the RFC's own algorithms (2.1.3.2, 2.1.4.2).
+ *
+ * Generation follows the RFC's recursive definitions (PATH and SUBPROOF) iteratively: each proof
+ * element is the hash of a leaf range [start, end). Ranges the recursion produces start at a
+ * multiple of the largest power of two not above their length, so a range is one stored complete
+ * subtree when its length is a power of two, and otherwise (the right edge of the tree) the
+ * right-to-left fold of the complete subtrees its length's binary digits describe. All stored
+ * hashes a proof needs are fetched in one `HashSource.hashes` call, so a tile- or database-backed
+ * source can batch its reads.
+ *
+ * Verification takes hostile input: it returns `{ ok: false, reason }` for every malformed
+ * argument and never throws. Tree arithmetic uses plain numbers (`Math.floor(x / 2)`, `x % 2`),
+ * never bitwise operators, which would truncate sizes above 2^32.
+ */
+import { type Hash, type Sha256, emptyRoot, equalBytes, isHash, nobleSha256, nodeHash } from './hash.js';
+import { LafsError, type Verdict } from './errors.js';
+
 /** Stored hashes addressed by (level, index): the hash of the complete subtree of 2^level leaves starting at leaf index<<level. */
 export interface HashSource {
   /** Returns the requested hashes in order; rejects (LafsError 'not-found') if one is not stored. */
   hashes(coords: readonly { level: number; index: number }[]): Promise<Hash[]>;
 }
-export declare function makeInclusionProof(index: number, size: number, source: HashSource, sha256?: Sha256): Promise<Hash[]>;
-export declare function makeConsistencyProof(from: number, to: number, source: HashSource, sha256?: Sha256): Promise<Hash[]>;
+
+export interface HashCoord { level: number; index: number }
+
+/** Largest power of two strictly below n (n >= 2), exact for every safe integer. */
+export function largestPowerOfTwoBelow(n: number): number {
+  // Math.log2 can round up just below a power of two, so correct the estimate both ways.
+  let p = 2 ** Math.floor(Math.log2(n - 1));
+  while (p >= n) p /= 2;
+  while (p * 2 < n) p *= 2;
+  return p;
+}
+
+/** The complete subtrees, left to right, whose fold is the hash of leaves [start, end). */
+export function subtreeCoords(start: number, end: number): HashCoord[] {
+  const coords: HashCoord[] = [];
+  while (start < end) {
+    let size = 1;
+    let level = 0;
+    // Largest power of two that fits in the remaining range and keeps `start` aligned.
+    while (size * 2 <= end - start && start % (size * 2) === 0) {
+      size *= 2;
+      level++;
+    }
+    coords.push({ level, index: start / size });
+    start += size;
+  }
+  return coords;
+}
+
+/** Leaf ranges of the inclusion proof of `index` in a tree of `size`, in proof order (RFC 9162 2.1.3.1 PATH). */
+function inclusionRanges(index: number, size: number): [number, number][] {
+  const ranges: [number, number][] = [];
+  let start = 0;
+  let end = size;
+  while (end - start > 1) {
+    const k = largestPowerOfTwoBelow(end - start);
+    if (index < start + k) {
+      ranges.push([start + k, end]);
+      end = start + k;
+    } else {
+      ranges.push([start, start + k]);
+      start += k;
+    }
+  }
+  // The recursion appends the sibling nearest the root last, so the walk above is reversed.
+  return ranges.reverse();
+}
+
+/** Leaf ranges of the consistency proof from `from` to `to` (0 < from < to), in proof order (RFC 9162 2.1.4.1 SUBPROOF). */
+function consistencyRanges(from: number, to: number): [number, number][] {
+  const ranges: [number, number][] = [];
+  let start = 0;
+  let end = to;
+  let fromIsWholeSubtree = true; // the RFC's flag b: the old tree is exactly this subtree, known to the verifier
+  while (from !== end) {
+    const k = largestPowerOfTwoBelow(end - start);
+    if (from - start <= k) {
+      ranges.push([start + k, end]);
+      end = start + k;
+    } else {
+      ranges.push([start, start + k]);
+      start += k;
+      fromIsWholeSubtree = false;
+    }
+  }
+  if (!fromIsWholeSubtree) ranges.push([start, end]);
+  return ranges.reverse();
+}
+
+/** Fetches every range's subtrees in one source call and folds each range to its hash. */
+async function rangeHashes(ranges: readonly [number, number][], source: HashSource, sha256: Sha256): Promise<Hash[]> {
+  const perRange = ranges.map(([start, end]) => subtreeCoords(start, end));
+  const stored = await source.hashes(perRange.flat());
+  const out: Hash[] = [];
+  let at = 0;
+  for (const coords of perRange) {
+    at += coords.length;
+    let hash = stored[at - 1]!;
+    for (let i = at - 2; i >= at - coords.length; i--) hash = nodeHash(stored[i]!, hash, sha256);
+    out.push(hash);
+  }
+  return out;
+}
+
+function checkSize(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new LafsError('out-of-range', `${name} ${String(value)} is not a non-negative safe integer`);
+  }
+}
+
+/** Inclusion proof (audit path) of leaf `index` in the tree of the first `size` leaves. */
+export async function makeInclusionProof(index: number, size: number, source: HashSource, sha256: Sha256 = nobleSha256): Promise<Hash[]> {
+  checkSize('index', index);
+  checkSize('tree size', size);
+  if (index >= size) throw new LafsError('out-of-range', `index ${index} is not below tree size ${size}`);
+  return rangeHashes(inclusionRanges(index, size), source, sha256);
+}
+
+/** Consistency proof from tree size `from` to `to`; empty when from is 0 or equals to. */
+export async function makeConsistencyProof(from: number, to: number, source: HashSource, sha256: Sha256 = nobleSha256): Promise<Hash[]> {
+  checkSize('old tree size', from);
+  checkSize('new tree size', to);
+  if (from > to) throw new LafsError('out-of-range', `old tree size ${from} is above new tree size ${to}`);
+  if (from === 0 || from === to) return [];
+  return rangeHashes(consistencyRanges(from, to), source, sha256);
+}
+
 /** Root of the first `size` leaves, from stored hashes. */
-export declare function rootAt(size: number, source: HashSource, sha256?: Sha256): Promise<Hash>;
+export async function rootAt(size: number, source: HashSource, sha256: Sha256 = nobleSha256): Promise<Hash> {
+  checkSize('tree size', size);
+  if (size === 0) return emptyRoot(sha256);
+  const [root] = await rangeHashes([[0, size]], source, sha256);
+  return root!;
+}
+
+function badSize(name: string, value: unknown): string | undefined {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) return `${name} ${String(value)} is not a safe integer`;
+  if (value < 0) return `${name} ${value} is negative`;
+  return undefined;
+}
+
+function badHashList(proof: unknown): string | undefined {
+  if (!Array.isArray(proof)) return 'proof is not an array of hashes';
+  for (let i = 0; i < proof.length; i++) {
+    if (!isHash(proof[i])) return `proof hash ${i} is not a 32-byte array`;
+  }
+  return undefined;
+}
+
 /** RFC 9162 2.1.3.2. Never throws. */
-export declare function verifyInclusion(leafHash: Hash, index: number, size: number, proof: readonly Hash[], root: Hash, sha256?: Sha256): Verdict;
+export function verifyInclusion(leafHash: Hash, index: number, size: number, proof: readonly Hash[], root: Hash, sha256: Sha256 = nobleSha256): Verdict {
+  try {
+    const malformed =
+      badSize('index', index) ?? badSize('tree size', size) ?? badHashList(proof) ??
+      (isHash(leafHash) ? undefined : 'leaf hash is not a 32-byte array') ??
+      (isHash(root) ? undefined : 'root hash is not a 32-byte array');
+    if (malformed) return { ok: false, reason: malformed };
+    if (index >= size) return { ok: false, reason: `index ${index} is not below tree size ${size}` };
+
+    let fn = index;
+    let sn = size - 1;
+    let r = leafHash;
+    for (const p of proof) {
+      if (sn === 0) return { ok: false, reason: `inclusion proof has ${proof.length} hashes, more than a tree of size ${size} needs` };
+      if (fn % 2 === 1 || fn === sn) {
+        r = nodeHash(p, r, sha256);
+        if (fn % 2 === 0) {
+          while (fn % 2 === 0 && fn !== 0) {
+            fn /= 2;
+            sn = Math.floor(sn / 2);
+          }
+        }
+      } else {
+        r = nodeHash(r, p, sha256);
+      }
+      fn = Math.floor(fn / 2);
+      sn = Math.floor(sn / 2);
+    }
+    if (sn !== 0) return { ok: false, reason: `inclusion proof has ${proof.length} hashes, fewer than index ${index} in a tree of size ${size} needs` };
+    if (!equalBytes(r, root)) return { ok: false, reason: `inclusion proof of index ${index} does not lead to the root of the tree of size ${size}` };
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, reason: `inclusion proof could not be checked: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
 /** RFC 9162 2.1.4.2. Never throws. */
-export declare function verifyConsistency(from: number, to: number, proof: readonly Hash[], oldRoot: Hash, newRoot: Hash, sha256?: Sha256): Verdict;
+export function verifyConsistency(from: number, to: number, proof: readonly Hash[], oldRoot: Hash, newRoot: Hash, sha256: Sha256 = nobleSha256): Verdict {
+  try {
+    const malformed =
+      badSize('old tree size', from) ?? badSize('new tree size', to) ?? badHashList(proof) ??
+      (isHash(oldRoot) ? undefined : 'old root hash is not a 32-byte array') ??
+      (isHash(newRoot) ? undefined : 'new root hash is not a 32-byte array');
+    if (malformed) return { ok: false, reason: malformed };
+    if (from > to) return { ok: false, reason: `old tree size ${from} is above new tree size ${to}` };
+
+    // The RFC covers 0 < from < to; the two edge cases have empty proofs by convention.
+    if (from === to) {
+      if (proof.length !== 0) return { ok: false, reason: `consistency proof between equal sizes must be empty, has ${proof.length} hashes` };
+      return equalBytes(oldRoot, newRoot) ? { ok: true } : { ok: false, reason: `two different roots for the same tree size ${to}` };
+    }
+    if (from === 0) {
+      if (proof.length !== 0) return { ok: false, reason: `consistency proof from the empty tree must be empty, has ${proof.length} hashes` };
+      return equalBytes(oldRoot, emptyRoot(sha256)) ? { ok: true } : { ok: false, reason: 'old root is not the empty-tree hash for size 0' };
+    }
+
+    // 1. An empty proof cannot connect two different sizes.
+    if (proof.length === 0) return { ok: false, reason: `consistency proof from ${from} to ${to} is empty` };
+    // 2. When the old tree is a complete subtree its root is the proof's implicit first element.
+    const path: readonly Hash[] = isPowerOfTwo(from) ? [oldRoot, ...proof] : proof;
+    // 3-4.
+    let fn = from - 1;
+    let sn = to - 1;
+    while (fn % 2 === 1) {
+      fn = Math.floor(fn / 2);
+      sn = Math.floor(sn / 2);
+    }
+    // 5.
+    let fr = path[0]!;
+    let sr = path[0]!;
+    // 6.
+    for (let i = 1; i < path.length; i++) {
+      const c = path[i]!;
+      if (sn === 0) return { ok: false, reason: `consistency proof has ${proof.length} hashes, more than sizes ${from} to ${to} need` };
+      if (fn % 2 === 1 || fn === sn) {
+        fr = nodeHash(c, fr, sha256);
+        sr = nodeHash(c, sr, sha256);
+        if (fn % 2 === 0) {
+          while (fn % 2 === 0 && fn !== 0) {
+            fn /= 2;
+            sn = Math.floor(sn / 2);
+          }
+        }
+      } else {
+        sr = nodeHash(sr, c, sha256);
+      }
+      fn = Math.floor(fn / 2);
+      sn = Math.floor(sn / 2);
+    }
+    // 7.
+    if (sn !== 0) return { ok: false, reason: `consistency proof has ${proof.length} hashes, fewer than sizes ${from} to ${to} need` };
+    if (!equalBytes(fr, oldRoot)) return { ok: false, reason: `consistency proof does not lead to the old root of size ${from}` };
+    if (!equalBytes(sr, newRoot)) return { ok: false, reason: `consistency proof does not lead to the new root of size ${to}` };
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, reason: `consistency proof could not be checked: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+function isPowerOfTwo(n: number): boolean {
+  while (n > 1 && n % 2 === 0) n /= 2;
+  return n === 1;
+}

@@ -1,7 +1,165 @@
-/** A HashSource backed by hash tiles (the server's LevelDB, a client's HTTP fetches). STUB. */
-import type { Sha256 } from './hash.js';
+/**
+ * A HashSource backed by C2SP tlog-tiles hash tiles (the server's LevelDB, a client's HTTP
+ * fetches, a static mirror).
+ *
+ * A tile at tile level L stores only tree level 8L; a hash at level 8L+j (0 < j < 8) is the root
+ * of 2^j consecutive hashes of one tile and is computed here. Computing it on every request
+ * would cost up to 2^j - 1 SHA-256 calls per proof element, so a tile is expanded once into all
+ * its internal levels (at most 255 hashes for a full tile) and the expansion may be kept in a
+ * bounded LRU `TileCache`. A tile of a given (level, index, width) never changes in an
+ * append-only log, so one cache can be shared by sources of different tree sizes (a server
+ * keeps one for all requests; each source otherwise gets a small private one).
+ */
+import { type Hash, type Sha256, HASH_SIZE, nobleSha256, nodeHashAt } from './hash.js';
+import { LafsError } from './errors.js';
 import type { HashSource } from './proof.js';
-/** Returns the bytes of hash tile (level, index) as stored for a tree of `size` leaves (full or the partial width), or undefined. */
+import { TILE_HEIGHT, TILE_WIDTH, tileWidth } from './tiles.js';
+
+const TILE_BYTES = TILE_WIDTH * HASH_SIZE;
+
+/**
+ * Returns the bytes of hash tile (level, index) as stored for a tree of `size` leaves (full or the
+ * partial width), or undefined. When a partial width is missing, `tileHashSource` asks for the
+ * full tile (width 256) and uses its prefix, as tlog-tiles clients do.
+ */
 export type TileReader = (level: number, index: number, width: number) => Promise<Uint8Array | undefined>;
+
+/** A hash tile with its internal levels: level j (0..7) holds floor(width / 2^j) hashes. */
+export class ExpandedTile {
+  readonly width: number;
+  /** Byte offset of each internal level in `bytes`. */
+  private readonly offsets: number[];
+  private readonly bytes: Uint8Array;
+
+  constructor(tileBytes: Uint8Array, width: number, sha256: Sha256) {
+    this.width = width;
+    this.offsets = [0];
+    let total = width;
+    for (let j = 1, n = width; j < TILE_HEIGHT; j++) {
+      this.offsets.push(total * HASH_SIZE);
+      n = Math.floor(n / 2);
+      total += n;
+    }
+    this.bytes = new Uint8Array(total * HASH_SIZE);
+    this.bytes.set(tileBytes);
+    for (let j = 1, below = width; j < TILE_HEIGHT; j++) {
+      const count = Math.floor(below / 2);
+      const from = this.offsets[j - 1]!;
+      const to = this.offsets[j]!;
+      for (let i = 0; i < count; i++) {
+        this.bytes.set(nodeHashAt(this.bytes, from + 2 * i * HASH_SIZE, from + (2 * i + 1) * HASH_SIZE, sha256), to + i * HASH_SIZE);
+      }
+      below = count;
+    }
+  }
+
+  /** Copy of the hash at internal level j, position i (caller guarantees it exists). */
+  hash(j: number, i: number): Hash {
+    const at = this.offsets[j]! + i * HASH_SIZE;
+    return this.bytes.slice(at, at + HASH_SIZE);
+  }
+
+  /** Approximate memory held, for cache accounting. */
+  get byteLength(): number {
+    return this.bytes.length;
+  }
+}
+
+/** Bounded least-recently-used cache of expanded tiles, keyed by (level, index, width). */
+export class TileCache {
+  readonly maxTiles: number;
+  private readonly map = new Map<string, ExpandedTile>();
+
+  constructor(maxTiles = 64) {
+    if (!Number.isInteger(maxTiles) || maxTiles < 0) throw new LafsError('bad-request', `tile cache size ${String(maxTiles)} is not a non-negative integer`);
+    this.maxTiles = maxTiles;
+  }
+
+  get(key: string): ExpandedTile | undefined {
+    const hit = this.map.get(key);
+    if (hit !== undefined) {
+      // Re-insert to mark as most recently used (Map keeps insertion order).
+      this.map.delete(key);
+      this.map.set(key, hit);
+    }
+    return hit;
+  }
+
+  set(key: string, tile: ExpandedTile): void {
+    if (this.maxTiles === 0) return;
+    this.map.delete(key);
+    this.map.set(key, tile);
+    while (this.map.size > this.maxTiles) this.map.delete(this.map.keys().next().value!);
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+}
+
+export interface TileSourceOptions {
+  /** Shared cache of expanded tiles; default: a private cache of 16 tiles (upper tiles of one tree). */
+  cache?: TileCache;
+}
+
 /** Hash source over the tiles of a tree of `size` leaves; hashes at levels between tile levels are computed inside the tile. */
-export declare function tileHashSource(size: number, readTile: TileReader, sha256?: Sha256): HashSource;
+export function tileHashSource(size: number, readTile: TileReader, sha256: Sha256 = nobleSha256, options: TileSourceOptions = {}): HashSource {
+  if (!Number.isSafeInteger(size) || size < 0) throw new LafsError('out-of-range', `tile source: tree size ${String(size)} is not a non-negative safe integer`);
+  const cache = options.cache ?? new TileCache(16);
+
+  async function load(level: number, index: number, width: number, key: string): Promise<ExpandedTile> {
+    let bytes = await readTile(level, index, width);
+    if (bytes === undefined && width < TILE_WIDTH) {
+      // tlog-tiles lets a log drop a partial tile once the full tile exists; its prefix is the partial tile.
+      const full = await readTile(level, index, TILE_WIDTH);
+      if (full instanceof Uint8Array && full.length === TILE_BYTES) bytes = full.subarray(0, width * HASH_SIZE);
+    }
+    if (bytes === undefined) throw new LafsError('not-found', `hash tile (${level}, ${index}) of width ${width} is not stored`);
+    if (!(bytes instanceof Uint8Array) || bytes.length !== width * HASH_SIZE) {
+      throw new LafsError('bad-tile', `hash tile (${level}, ${index}) of width ${width} has ${bytes?.length} bytes, expected ${width * HASH_SIZE}`);
+    }
+    const tile = new ExpandedTile(bytes, width, sha256);
+    cache.set(key, tile);
+    return tile;
+  }
+
+  return {
+    async hashes(coords) {
+      const out: Hash[] = new Array(coords.length);
+      // Tiles missing from the cache are read once each, concurrently, then the gaps are filled.
+      let pending: Map<string, Promise<ExpandedTile>> | undefined;
+      let waiting: { slot: number; key: string; j: number; pos: number }[] | undefined;
+      for (let slot = 0; slot < coords.length; slot++) {
+        const { level, index } = coords[slot]!;
+        if (!Number.isSafeInteger(level) || !Number.isSafeInteger(index) || level < 0 || index < 0 || level > 53) {
+          throw new LafsError('out-of-range', `hash coordinate (${String(level)}, ${String(index)}) is not valid`);
+        }
+        if ((index + 1) * 2 ** level > size) {
+          throw new LafsError('not-found', `hash (${level}, ${index}) is not a complete subtree of the tree of size ${size}`);
+        }
+        const tileLevel = Math.floor(level / TILE_HEIGHT);
+        const j = level - tileLevel * TILE_HEIGHT;
+        const perTile = TILE_WIDTH / 2 ** j; // hashes of internal level j in a full tile
+        const tileIndex = Math.floor(index / perTile);
+        const pos = index - tileIndex * perTile;
+        const width = tileWidth(tileLevel, tileIndex, size);
+        const key = `${tileLevel}/${tileIndex}/${width}`;
+        const tile = cache.get(key);
+        if (tile !== undefined) {
+          out[slot] = tile.hash(j, pos);
+          continue;
+        }
+        pending ??= new Map();
+        waiting ??= [];
+        if (!pending.has(key)) pending.set(key, load(tileLevel, tileIndex, width, key));
+        waiting.push({ slot, key, j, pos });
+      }
+      if (waiting !== undefined) {
+        const loaded = new Map<string, ExpandedTile>();
+        await Promise.all([...pending!].map(async ([key, p]) => loaded.set(key, await p)));
+        for (const w of waiting) out[w.slot] = loaded.get(w.key)!.hash(w.j, w.pos);
+      }
+      return out;
+    },
+  };
+}

@@ -1,15 +1,166 @@
-/** Incremental tree: appends leaf hashes, yields new root and changed tiles, memory O(log n) tiles. STUB. */
-import type { Hash, Sha256 } from './hash.js';
-import type { HashTile } from './tiles.js';
+/**
+ * Incremental RFC 9162 tree that produces C2SP tlog-tiles hash tiles as it grows.
+ *
+ * The tree never holds more than its right edge:
+ *  - the compact range: for every set bit h of the size, the root of the complete subtree of
+ *    2^h leaves that ends at the right edge (at most 53 hashes). Appending a leaf is a binary
+ *    increment: the new leaf merges with the stored subtree of each set low bit, one node hash
+ *    per carry, so n appends cost n - 1 node hashes in total (amortised one per leaf);
+ *  - for every tile level L, the partial tile being filled at tree level 8L (under 8 KiB each).
+ *    Every hash a carry produces at a level divisible by 8 is appended to that level's tile; a
+ *    tile reaching 256 hashes is full, handed out once and forgotten.
+ * The root is the fold of the compact range, smallest subtree first: O(log n) per batch.
+ *
+ * `open` rebuilds this state from the right-edge partial tiles alone: each set bit h of the size
+ * names a complete subtree inside the partial tile of level floor(h / 8).
+ */
+import { type Hash, type Sha256, HASH_SIZE, emptyRoot, isHash, nobleSha256, nodeHash, rootOfLeafHashes } from './hash.js';
+import { LafsError } from './errors.js';
+import { type HashTile, TILE_HEIGHT, TILE_WIDTH, hashesAtTileLevel } from './tiles.js';
 import type { TileReader } from './tile-source.js';
+
 export interface AppendResult { size: number; root: Hash; tiles: HashTile[] /* every hash tile changed by this batch, at its new width */ }
-export declare class IncrementalTree {
+
+const TILE_BYTES = TILE_WIDTH * HASH_SIZE;
+
+export class IncrementalTree {
+  private treeSize: number;
+  private readonly sha256: Sha256;
+  /** compact[h]: root of the right-edge complete subtree of 2^h leaves; defined iff bit h of the size is set. */
+  private readonly compact: (Hash | undefined)[] = [];
+  /** edge[L]: the partial tile of tile level L being filled (TILE_BYTES long). */
+  private readonly edge: Uint8Array[] = [];
+  /** edgeWidth[L]: hashes in edge[L]; edgeIndex[L]: its tile index (= full tiles before it). */
+  private readonly edgeWidth: number[] = [];
+  private readonly edgeIndex: number[] = [];
+  private currentRoot: Hash;
+
+  private constructor(sha256: Sha256) {
+    this.sha256 = sha256;
+    this.treeSize = 0;
+    this.currentRoot = emptyRoot(sha256);
+  }
+
   /** An empty tree. */
-  static empty(sha256?: Sha256): IncrementalTree;
+  static empty(sha256: Sha256 = nobleSha256): IncrementalTree {
+    return new IncrementalTree(sha256);
+  }
+
   /** Resumes a tree of `size` leaves by reading only its right-edge tiles. */
-  static open(size: number, readTile: TileReader, sha256?: Sha256): Promise<IncrementalTree>;
-  get size(): number;
-  get root(): Hash;
+  static async open(size: number, readTile: TileReader, sha256: Sha256 = nobleSha256): Promise<IncrementalTree> {
+    if (!Number.isSafeInteger(size) || size < 0) throw new LafsError('out-of-range', `tree size ${String(size)} is not a non-negative safe integer`);
+    const tree = new IncrementalTree(sha256);
+    tree.treeSize = size;
+    for (let level = 0; hashesAtTileLevel(level, size) > 0; level++) {
+      const count = hashesAtTileLevel(level, size);
+      const index = Math.floor(count / TILE_WIDTH);
+      const width = count - index * TILE_WIDTH;
+      tree.edgeIndex[level] = index;
+      tree.edgeWidth[level] = width;
+      tree.edge[level] = new Uint8Array(TILE_BYTES);
+      if (width === 0) continue;
+      const bytes = await readTile(level, index, width);
+      if (bytes === undefined) throw new LafsError('not-found', `right-edge hash tile (${level}, ${index}) of width ${width} is not stored`);
+      if (!(bytes instanceof Uint8Array) || bytes.length !== width * HASH_SIZE) {
+        throw new LafsError('bad-tile', `right-edge hash tile (${level}, ${index}) of width ${width} has ${bytes?.length} bytes, expected ${width * HASH_SIZE}`);
+      }
+      tree.edge[level]!.set(bytes);
+      // Bits 8L .. 8L+7 of the size are the bits of `width`: each set bit j is a complete
+      // subtree of 2^j tile hashes, laid out left to right from the largest.
+      let start = width;
+      for (let j = 0; j < TILE_HEIGHT; j++) {
+        const span = 2 ** j;
+        if (Math.floor(width / span) % 2 === 0) continue;
+        start -= span;
+        const hashes: Hash[] = [];
+        for (let i = start; i < start + span; i++) hashes.push(bytes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
+        tree.compact[level * TILE_HEIGHT + j] = rootOfLeafHashes(hashes, sha256).slice();
+      }
+    }
+    tree.currentRoot = tree.computeRoot();
+    return tree;
+  }
+
+  get size(): number {
+    return this.treeSize;
+  }
+
+  get root(): Hash {
+    return this.currentRoot.slice();
+  }
+
   /** Appends a batch; mutates this tree. A caller whose write of the result fails must re-open from storage. */
-  append(leafHashes: readonly Hash[]): AppendResult;
+  append(leafHashes: readonly Hash[]): AppendResult {
+    // Check the whole batch first, so a bad hash leaves the tree untouched.
+    for (let i = 0; i < leafHashes.length; i++) {
+      if (!isHash(leafHashes[i])) throw new LafsError('bad-request', `append: leaf hash ${i} of the batch is not a 32-byte array`);
+    }
+    if (this.treeSize + leafHashes.length > Number.MAX_SAFE_INTEGER) throw new LafsError('out-of-range', 'append: tree would exceed 2^53 - 1 leaves');
+
+    const tiles: HashTile[] = [];
+    const touched: boolean[] = [];
+    const sha256 = this.sha256;
+    const compact = this.compact;
+    for (let n = 0; n < leafHashes.length; n++) {
+      let carry = leafHashes[n]!;
+      let level = 0;
+      for (;;) {
+        if (level % TILE_HEIGHT === 0) {
+          const tileLevel = level / TILE_HEIGHT;
+          touched[tileLevel] = true;
+          this.pushToEdge(tileLevel, carry, tiles);
+        }
+        const left = compact[level];
+        if (left === undefined) {
+          // A caller's leaf hash is copied before it is kept: the caller may reuse its buffer.
+          compact[level] = level === 0 ? carry.slice() : carry;
+          break;
+        }
+        compact[level] = undefined;
+        carry = nodeHash(left, carry, sha256);
+        level++;
+      }
+      this.treeSize++;
+    }
+    for (let level = 0; level < touched.length; level++) {
+      const width = this.edgeWidth[level]!;
+      if (touched[level] && width > 0) {
+        tiles.push({ level, index: this.edgeIndex[level]!, width, hashes: this.edge[level]!.slice(0, width * HASH_SIZE) });
+      }
+    }
+    tiles.sort((a, b) => a.level - b.level || a.index - b.index);
+    this.currentRoot = this.computeRoot();
+    return { size: this.treeSize, root: this.currentRoot.slice(), tiles };
+  }
+
+  /** Appends one tree-level-8L hash to tile level L; a tile that fills up is emitted as full. */
+  private pushToEdge(tileLevel: number, hash: Hash, out: HashTile[]): void {
+    let buf = this.edge[tileLevel];
+    if (buf === undefined) {
+      buf = this.edge[tileLevel] = new Uint8Array(TILE_BYTES);
+      this.edgeWidth[tileLevel] = 0;
+      this.edgeIndex[tileLevel] = 0;
+    }
+    const width = this.edgeWidth[tileLevel]!;
+    buf.set(hash, width * HASH_SIZE);
+    if (width + 1 < TILE_WIDTH) {
+      this.edgeWidth[tileLevel] = width + 1;
+      return;
+    }
+    // Full: hand the buffer itself out (it is never written again) and start a fresh one.
+    out.push({ level: tileLevel, index: this.edgeIndex[tileLevel]!, width: TILE_WIDTH, hashes: buf });
+    this.edge[tileLevel] = new Uint8Array(TILE_BYTES);
+    this.edgeWidth[tileLevel] = 0;
+    this.edgeIndex[tileLevel]!++;
+  }
+
+  /** RFC 9162 root of the current size: the compact range folded right to left. */
+  private computeRoot(): Hash {
+    let root: Hash | undefined;
+    for (let level = 0; level < this.compact.length; level++) {
+      const hash = this.compact[level];
+      if (hash !== undefined) root = root === undefined ? hash : nodeHash(hash, root, this.sha256);
+    }
+    return root ?? emptyRoot(this.sha256);
+  }
 }
