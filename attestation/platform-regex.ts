@@ -1,0 +1,75 @@
+/**
+ * Submitter-supplied regular expressions that derive a platform from each file name of a sums file
+ * (DESIGN.md section 3; docs/formats.md "claims"). The pattern comes from strangers and is evaluated
+ * by the server, monitors and clients on every view of the leaf, so it is fenced twice:
+ *  - statically: at most 256 characters, ECMAScript syntax with the `u` flag, a named group `platform`;
+ *  - dynamically: V8's backtracking engine can take exponential time on patterns like `(a+)+$`, and no
+ *    static check rules that out, so matching runs inside a node:vm context whose `timeout` interrupts
+ *    a runaway match. A timeout is an error, never a silently different answer.
+ */
+import vm from 'node:vm';
+import { LafsError } from '../merkle/errors.js';
+
+export const MAX_PLATFORM_REGEX_LENGTH = 256;
+/** Budget for all names of one submission; ordinary patterns need microseconds. */
+export const SUBMIT_REGEX_BUDGET_MS = 100;
+/** Budget when viewing a stored leaf: far above the submission budget, so a leaf the log accepted is viewable on a slower machine. */
+export const VIEW_REGEX_BUDGET_MS = 2000;
+
+/** Null when `source` is an acceptable platform regex, else what is wrong with it. */
+export function platformRegexProblem(source: string): string | null {
+  if (source.length === 0) return 'must not be empty';
+  if (source.length > MAX_PLATFORM_REGEX_LENGTH) return `must be at most ${MAX_PLATFORM_REGEX_LENGTH} characters, got ${source.length}`;
+  // The leaf stores the pattern as UTF-8; an unpaired surrogate would not survive the round trip.
+  if (/[\ud800-\udfff]/u.test(source)) return 'is not well-formed Unicode (unpaired surrogate)';
+  let withEmptyAlternative: RegExp;
+  try {
+    new RegExp(source, 'u');
+    // `source` compiled on its own, so its parentheses balance and wrapping it cannot change its meaning.
+    // The added empty alternative always matches "", which lists every named group of `source`.
+    withEmptyAlternative = new RegExp(`(?:${source})|`, 'u');
+  } catch (e) {
+    return `is not a valid regular expression (ECMAScript, u flag): ${(e as Error).message}`;
+  }
+  const groups = withEmptyAlternative.exec('')?.groups;
+  if (!groups || !Object.prototype.hasOwnProperty.call(groups, 'platform')) return 'must have a named group (?<platform>...)';
+  return null;
+}
+
+// One context per thread, reused: creating a context costs about a millisecond, a run about 0.1 ms.
+let sandbox: vm.Context | undefined;
+// An arrow function, not top-level `const`s: script-scope declarations would collide on the second run.
+const matchAll = new vm.Script(`(() => {
+  if (cachedSource !== source) { cachedRegex = new RegExp(source, 'u'); cachedSource = source; }
+  const found = [];
+  for (const name of names) {
+    const m = cachedRegex.exec(name);
+    found.push(m === null ? null : m.groups && typeof m.groups.platform === 'string' ? m.groups.platform : null);
+  }
+  return found;
+})()`);
+
+/**
+ * The `platform` group of `source` matched against each name (unanchored `exec`; anchor the pattern
+ * to match whole names), or null where the pattern does not match or the group took no part.
+ * Throws LafsError('bad-request') naming claims.platformRegex when matching exceeds `budgetMs`.
+ */
+export function matchPlatforms(source: string, names: readonly string[], budgetMs: number): (string | null)[] {
+  if (names.length === 0) return [];
+  sandbox ??= vm.createContext({ cachedSource: null, cachedRegex: null, source: '', names: [] });
+  sandbox.source = source;
+  sandbox.names = [...names];
+  let found: unknown;
+  try {
+    found = matchAll.runInContext(sandbox, { timeout: budgetMs });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
+      throw new LafsError('bad-request', `claims.platformRegex: matching the file names took over ${budgetMs} ms (catastrophic backtracking?); simplify the pattern`);
+    }
+    throw new LafsError('bad-request', `claims.platformRegex: ${(e as Error).message}`);
+  } finally {
+    sandbox.names = [];
+  }
+  // Copied element by element: the array belongs to the sandbox realm, its strings are plain values.
+  return Array.from(found as ArrayLike<unknown>, (value) => (typeof value === 'string' ? value : null));
+}
