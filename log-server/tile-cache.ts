@@ -15,7 +15,7 @@ import type { Store } from './store.js';
 export class TileCache {
   private readonly tiles = new Map<string, Uint8Array>();
 
-  constructor(private readonly store: Store, private readonly capacity = 2048) {}
+  constructor(private readonly store: Store, private readonly capacity = 1024) {}
 
   private static key(level: number, index: number): string {
     return `${level}/${index}`;
