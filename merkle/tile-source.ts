@@ -6,7 +6,7 @@
  * of 2^j consecutive hashes of one tile and is computed here. Computing it on every request
  * would cost up to 2^j - 1 SHA-256 calls per proof element, so a tile is expanded once into all
  * its internal levels (at most 255 hashes for a full tile) and the expansion may be kept in a
- * bounded LRU `TileCache`. A tile of a given (level, index, width) never changes in an
+ * bounded LRU `ExpandedTileCache`. A tile of a given (level, index, width) never changes in an
  * append-only log, so one cache can be shared by sources of different tree sizes (a server
  * keeps one for all requests; each source otherwise gets a small private one).
  */
@@ -66,7 +66,7 @@ export class ExpandedTile {
 }
 
 /** Bounded least-recently-used cache of expanded tiles, keyed by (level, index, width). */
-export class TileCache {
+export class ExpandedTileCache {
   readonly maxTiles: number;
   private readonly map = new Map<string, ExpandedTile>();
 
@@ -99,13 +99,13 @@ export class TileCache {
 
 export interface TileSourceOptions {
   /** Shared cache of expanded tiles; default: a private cache of 16 tiles (upper tiles of one tree). */
-  cache?: TileCache;
+  cache?: ExpandedTileCache;
 }
 
 /** Hash source over the tiles of a tree of `size` leaves; hashes at levels between tile levels are computed inside the tile. */
 export function tileHashSource(size: number, readTile: TileReader, sha256: Sha256 = nobleSha256, options: TileSourceOptions = {}): HashSource {
   if (!Number.isSafeInteger(size) || size < 0) throw new LafsError('out-of-range', `tile source: tree size ${String(size)} is not a non-negative safe integer`);
-  const cache = options.cache ?? new TileCache(16);
+  const cache = options.cache ?? new ExpandedTileCache(16);
 
   async function load(level: number, index: number, width: number, key: string): Promise<ExpandedTile> {
     let bytes = await readTile(level, index, width);
