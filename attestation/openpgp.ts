@@ -61,6 +61,9 @@ const MIN_RSA_BITS = 2048;
 
 const KEY_FLAG_SIGN = 0x02;
 
+/** Clock skew tolerated on a signature's creation time. */
+const FUTURE_SKEW_MS = 60 * 60 * 1000;
+
 // ---------------------------------------------------------------------------------------------
 // Input decoding: armored or binary, strictly one object.
 
@@ -191,7 +194,7 @@ interface KeyModel {
   primaryUser: UserIdModel | null;
   /** Direct-key self-signatures (type 0x1F). */
   directSignatures: SelfSignature[];
-  /** The self-signatures that carry the primary key's expiry and flags: primary user ID's + direct-key. */
+  /** The self-signatures that state the primary key's expiry and flags (see keyLevelHistory), oldest first. */
   keySelfSignatures: SelfSignature[];
   revocations: Revocation[];
   subkeys: SubkeyModel[];
@@ -247,7 +250,7 @@ async function buildKeyModel(key: openpgp.PublicKey): Promise<KeyModel> {
   }
   directSignatures.sort(byCreation);
   const primaryUser = choosePrimaryUser(users);
-  const keySelfSignatures = [...(primaryUser?.selfSignatures ?? []), ...directSignatures].sort(byCreation);
+  const keySelfSignatures = keyLevelHistory(primary, primaryUser, directSignatures);
   const revocations = await validRevocations(key.revocationSignatures, primary, enums.signature.keyRevocation, { key: primary });
   const subkeys: SubkeyModel[] = [];
   for (const subkey of key.subkeys) {
@@ -258,6 +261,16 @@ async function buildKeyModel(key: openpgp.PublicKey): Promise<KeyModel> {
     subkeys.push({ packet, bindings, revocations: subRevocations });
   }
   return { primary, fingerprint: primary.getFingerprint().toLowerCase(), primaryUser, directSignatures, keySelfSignatures, revocations, subkeys };
+}
+
+/**
+ * Which self-signatures state the primary key's expiry and usage flags. RFC 9580 (v6 keys): the
+ * direct-key signature. v4 keys (what gpg does): the primary user ID's self-signatures, or the
+ * direct-key signatures of a key without user IDs.
+ */
+function keyLevelHistory(primary: openpgp.PublicKeyPacket, primaryUser: UserIdModel | null, direct: SelfSignature[]): SelfSignature[] {
+  if (primary.version === 6 && direct.length > 0) return direct;
+  return primaryUser ? primaryUser.selfSignatures : direct;
 }
 
 function selfSig(packet: openpgp.SignaturePacket, backSignatureValid = false, backSignatureHash: number | null = null): SelfSignature {
@@ -648,7 +661,10 @@ export function normalizeFingerprint(fingerprint: string): string {
 export async function minimizePublicKey(input: Uint8Array | string): Promise<Uint8Array> {
   const model = await buildKeyModel(await readPublicKey(input));
   if (model.keySelfSignatures.length === 0) throw new LafsError('bad-key', 'public key: no valid self-signature (no self-signed user ID or direct-key signature)');
-  const signers = model.subkeys.filter((s) => s.bindings.some((b) => b.packet.keyFlags && (b.packet.keyFlags[0]! & KEY_FLAG_SIGN) !== 0 && b.backSignatureValid));
+  const canSign = (sig: openpgp.SignaturePacket): boolean => !!sig.keyFlags && (sig.keyFlags[0]! & KEY_FLAG_SIGN) !== 0;
+  const signers = model.subkeys.filter((s) => s.bindings.some((b) => canSign(b.packet) && b.backSignatureValid));
+  const primaryMaySign = model.keySelfSignatures.some((s) => !s.packet.keyFlags || canSign(s.packet));
+  if (!primaryMaySign && signers.length === 0) throw new LafsError('bad-key', 'public key: neither the primary key nor any validly bound subkey may sign');
   const list = new openpgp.PacketList<openpgp.AnyPacket>();
   list.push(model.primary);
   for (const r of model.revocations) list.push(r.packet);
@@ -706,6 +722,9 @@ async function checkDetached(signed: Uint8Array, signatureBytes: Uint8Array, pub
   } catch (error) {
     reject(`signature does not verify: ${messageOf(error)}`);
   }
+
+  // gpg refuses a signature dated in the future ("time conflict"); allow an hour of clock skew.
+  if (T.getTime() > now.getTime() + FUTURE_SKEW_MS) reject(`the signature is dated ${T.toISOString()}, in the future`);
 
   // A signature that states its own expiry and is past it is not good (gpg: EXPSIG).
   const sigExpiry = sig.getExpirationTime();
