@@ -9,13 +9,15 @@
  *   \n
  *   <signed checkpoint note, verbatim>
  *
- * This module only handles the framing; the caller checks the checkpoint signature
- * (verifyCheckpoint) and the inclusion proof against its root (verifyInclusion).
+ * format/parse handle the framing only; verifyTlogProof does the whole offline check (checkpoint
+ * signature and origin, then the inclusion proof against the checkpoint's root).
  */
-import type { Hash } from './hash.js';
-import { LafsError } from './errors.js';
+import type { Hash, Sha256 } from './hash.js';
+import { LafsError, type Checked } from './errors.js';
 import { decodeBase64Strict, encodeBase64 } from './base64.js';
-import { MAX_NOTE_BYTES } from './note.js';
+import { MAX_NOTE_BYTES, type NoteVerifier } from './note.js';
+import { verifyCheckpoint, type Checkpoint } from './checkpoint.js';
+import { verifyInclusion } from './proof.js';
 
 export interface TlogProof { index: number; proof: Hash[]; checkpoint: string /* signed note text */; extra?: Uint8Array }
 
@@ -95,4 +97,30 @@ export function parseTlogProof(text: string): TlogProof {
   if (checkpoint === '') fail(lineNo + 1, 'missing the signed checkpoint');
   if (!checkpoint.endsWith('\n')) throw new LafsError('bad-proof', 'tlog-proof checkpoint does not end with a newline');
   return extra === undefined ? { index, proof, checkpoint } : { index, proof, checkpoint, extra };
+}
+
+/**
+ * Offline verification of a tlog-proof for the leaf whose RFC 9162 leaf hash is `leafHash`:
+ * the checkpoint must be signed by `verifier` with the expected origin (default: the verifier's
+ * name) and the inclusion proof must lead from the leaf to its root. Never throws.
+ */
+export function verifyTlogProof(
+  text: string,
+  leafHash: Hash,
+  verifier: NoteVerifier,
+  origin?: string,
+  sha256?: Sha256,
+): Checked<{ proof: TlogProof; checkpoint: Checkpoint }> {
+  let proof: TlogProof;
+  try {
+    proof = parseTlogProof(text);
+  } catch (err) {
+    return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+  }
+  const checked = verifyCheckpoint(proof.checkpoint, verifier, origin);
+  if (!checked.ok) return { ok: false, reason: `tlog-proof ${checked.reason}` };
+  const { checkpoint } = checked.value;
+  const inclusion = verifyInclusion(leafHash, proof.index, checkpoint.size, proof.proof, checkpoint.root, sha256);
+  if (!inclusion.ok) return { ok: false, reason: `tlog-proof inclusion proof for index ${proof.index} in tree size ${checkpoint.size}: ${inclusion.reason}` };
+  return { ok: true, value: { proof, checkpoint } };
 }
