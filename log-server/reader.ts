@@ -9,7 +9,7 @@ import { encodeEntryBundle } from '../merkle/bundle.js';
 import { LafsError } from '../merkle/errors.js';
 import { leafHash, type Hash } from '../merkle/hash.js';
 import { makeConsistencyProof, makeInclusionProof } from '../merkle/proof.js';
-import { TileCache as ExpandedTileCache, tileHashSource } from '../merkle/tile-source.js';
+import { ExpandedTileCache, tileHashSource } from '../merkle/tile-source.js';
 import { TILE_WIDTH, tileWidth, type TileRef } from '../merkle/tiles.js';
 import type { LogState } from './sequencer.js';
 import type { EntryMeta, Store } from './store.js';
