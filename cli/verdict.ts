@@ -5,11 +5,16 @@
  * policy), so this module can be tested exhaustively.
  *
  * The rule (issue 4, DESIGN.md section 3 "Disagreement"): a subject is one (source, platform,
- * artifact name). The file passes when, for a subject it is attested under, at least K distinct
- * trusted builders attest exactly this hash and no trusted builder attests a different hash for
- * any subject the hash is attested under. A trusted builder that attests both this hash and
- * another one for the same subject contradicts itself, which also counts as disagreement.
- * Disagreement by untrusted builders is only a warning. Disagreement beats "not enough".
+ * artifact name). The subjects in question are those under which a trusted builder attests this
+ * hash. The file passes when, for one of them, at least K distinct trusted builders attest
+ * exactly this hash, and no trusted builder attests a different hash under any of them. A
+ * trusted builder that attests both this hash and another one for the same subject contradicts
+ * itself, which also counts as disagreement. Disagreement beats "not enough".
+ *
+ * Untrusted builders never change the outcome (only trusted builders count): their dissent, and
+ * their claims of this hash under subjects no trusted builder vouches for, are warnings. Were it
+ * otherwise, anyone able to submit could block any artifact by claiming its hash under a name
+ * that trusted builders built differently.
  */
 
 /** One artifact claim of one verified log entry. */
@@ -133,15 +138,22 @@ export function decide(attestations: readonly Attestation[], policy: VerdictPoli
   const { trusted, threshold } = policy;
 
   const subjects: Subject[] = [];
+  const strangersOnly: Subject[] = [];
   for (const a of attestations) {
     if (!matchesTarget(a, target)) continue;
     const s = { source: a.source, platform: a.platform, name: a.name };
-    if (!subjects.some((x) => sameSubject(x, s))) subjects.push(s);
+    const list = trusted.has(a.builder) ? subjects : strangersOnly;
+    if (!list.some((x) => sameSubject(x, s))) list.push(s);
   }
   subjects.sort(compareSubjects);
   const reports = subjects.map((s) => reportSubject(s, attestations, target.sha256, trusted));
 
   const warnings: string[] = [];
+  for (const s of strangersOnly.filter((x) => !subjects.some((y) => sameSubject(x, y))).sort(compareSubjects)) {
+    const r = reportSubject(s, attestations, target.sha256, trusted);
+    const dissent = r.trustedDisagree.map((d) => `trusted builder ${d.builder} attests ${d.hashes.map((h) => `sha256:${h}`).join(', ')}`);
+    warnings.push(`only untrusted builders (${r.untrustedAgree.join(', ') || 'none'}) attest this hash for ${describeSubject(s)}${dissent.length ? `, and ${dissent.join('; ')} for it` : ''}`);
+  }
   for (const r of reports) {
     for (const d of r.untrustedDisagree) {
       warnings.push(`untrusted builder ${d.builder} ${d.selfContradiction ? 'contradicts itself, also attesting' : 'attests'} ${d.hashes.map((h) => `sha256:${h}`).join(', ')} for ${describeSubject(r)}`);
@@ -164,9 +176,9 @@ export function decide(attestations: readonly Attestation[], policy: VerdictPoli
     return { ...base, status: 'verified', exitCode: 0, decisive: best, reason: `${best.trustedAgree.length} trusted builder${best.trustedAgree.length === 1 ? '' : 's'} attest this hash for ${describeSubject(best)} (threshold ${threshold}), none disagrees` };
   }
   const filters = [target.source && `source ${target.source}`, target.platform && `platform ${target.platform}`, target.name && `name ${target.name}`].filter(Boolean);
-  const reason = best
+  const reason = best && best.trustedAgree.length > 0
     ? `only ${best.trustedAgree.length} trusted builder${best.trustedAgree.length === 1 ? '' : 's'} attest${best.trustedAgree.length === 1 ? 's' : ''} this hash for ${describeSubject(best)}, threshold is ${threshold}`
-    : `no entry attests this hash${filters.length ? ` with ${filters.join(', ')}` : ''}`;
+    : `no trusted builder attests this hash${filters.length ? ` with ${filters.join(', ')}` : ''}`;
   return { ...base, status: 'not-enough', exitCode: 3, decisive: best, reason };
 }
 
