@@ -54,9 +54,15 @@ export async function readKeyFile(file: string): Promise<TrustedBuilder[]> {
   }
   try {
     const text = bytes.toString('utf8');
-    const keys = text.includes('-----BEGIN PGP')
-      ? await openpgp.readKeys({ armoredKeys: text })
-      : await openpgp.readKeys({ binaryKeys: new Uint8Array(bytes) });
+    let keys: openpgp.Key[];
+    if (text.includes('-----BEGIN PGP')) {
+      // A keyring file may be several armored blocks one after another (cat a.asc b.asc > ring.asc).
+      const blocks = text.match(/-----BEGIN PGP (?:PUBLIC|PRIVATE) KEY BLOCK-----[\s\S]*?-----END PGP (?:PUBLIC|PRIVATE) KEY BLOCK-----/g) ?? [];
+      if (blocks.length === 0) throw new Error('no armored key block');
+      keys = (await Promise.all(blocks.map((armoredKeys) => openpgp.readKeys({ armoredKeys })))).flat();
+    } else {
+      keys = await openpgp.readKeys({ binaryKeys: new Uint8Array(bytes) });
+    }
     return keys.map((key) => ({ fingerprint: key.getFingerprint().toLowerCase(), userIds: key.getUserIDs(), file }));
   } catch (error) {
     throw new LafsError('bad-key', `${file} is not an OpenPGP public key file: ${(error as Error).message}`, { cause: error });
