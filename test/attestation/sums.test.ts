@@ -1,5 +1,6 @@
 /** sha256sums statements: coreutils format, duplicates, claims, and platforms derived by regex from the real guix.sigs files. */
 import test from 'ava';
+import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { LafsError } from '../../merkle/errors.js';
 import { parseSums, sumsArtifacts, validateClaims, viewSums, type SumsClaims } from '../../attestation/sums.js';
@@ -180,4 +181,22 @@ test('catastrophic backtracking is cut off by the time budget with an error nami
   t.true(Date.now() - started < 2000);
   // The sandbox stays usable afterwards.
   t.deepEqual(viewSums(parseSums(enc(`${H1}  aaa\n`)), claims, 50).artifacts[0]?.platform, 'aaa');
+});
+
+test('property: any byte change in a real sums file parses or fails with bad-sums naming a line, never anything else', (t) => {
+  const original = new Uint8Array(readFileSync(sumsFiles[0]!));
+  fc.assert(
+    fc.property(fc.nat(), fc.integer({ min: 0, max: 255 }), (position, byte) => {
+      const changed = original.slice();
+      changed[position % changed.length] = byte;
+      try {
+        const parsed = parseSums(changed);
+        t.true(parsed.lines.length >= 22 && parsed.lines.every((l) => /^[0-9a-f]{64}$/.test(l.sha256)));
+      } catch (e) {
+        t.true(e instanceof LafsError && e.code === 'bad-sums', String(e));
+        t.regex((e as Error).message, /^line \d+: /);
+      }
+    }),
+    { numRuns: 500 },
+  );
 });
