@@ -83,6 +83,15 @@ export class GpgHome {
    * mode (answers then come on --command-fd 0).
    */
   gpg(args: readonly string[], options: { input?: string | Uint8Array; at?: Date; allowFailure?: boolean; interactive?: boolean } = {}): Promise<GpgResult> {
+    // One gpg at a time per home: concurrent runs race on the keybox (a reader can catch it mid-rewrite).
+    const run = this.queue.then(() => this.spawnGpg(args, options));
+    this.queue = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  private queue: Promise<void> = Promise.resolve();
+
+  private spawnGpg(args: readonly string[], options: { input?: string | Uint8Array; at?: Date; allowFailure?: boolean; interactive?: boolean }): Promise<GpgResult> {
     const timeArgs = options.at ? ['--faked-system-time', `${Math.floor(options.at.getTime() / 1000)}!`] : [];
     const fullArgs = ['--homedir', this.dir, ...(options.interactive ? [] : ['--batch']), '--no-tty', '--pinentry-mode', 'loopback', '--passphrase', '', ...timeArgs, ...args];
     return new Promise((resolve, reject) => {
