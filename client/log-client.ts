@@ -25,7 +25,7 @@ import { nodeEd25519, nodeSha256 } from '../attestation/node-crypto.js';
 import { HttpTransport, apiError, apiErrorBody, type HttpResponse } from './http.js';
 import { TileFetcher } from './tile-fetcher.js';
 import { TileCache } from './tile-cache.js';
-import { VerifiedTree } from './verified-tree.js';
+import { VerifiedTree, plainBytes } from './verified-tree.js';
 
 export interface LogClientOptions {
   url: string; // base URL of a log server or of a static tile mirror
@@ -185,7 +185,7 @@ export class LogClient {
     } else {
       const tree = this.tree(cp);
       source = `inclusion proof computed from the tiles of ${this.url}`;
-      proof = await makeInclusionProof(index, cp.size, tileHashSource(cp.size, tree.readTile, nodeSha256), nodeSha256);
+      proof = (await makeInclusionProof(index, cp.size, tileHashSource(cp.size, tree.readTile, nodeSha256), nodeSha256)).map(plainBytes);
     }
     const verdict = verifyInclusion(leafHash, index, cp.size, proof, cp.root, nodeSha256);
     if (!verdict.ok) {
@@ -219,7 +219,7 @@ export class LogClient {
     } else {
       const tree = this.tree(newer);
       source = `consistency proof computed from the tiles of ${this.url}`;
-      proof = await makeConsistencyProof(older.size, newer.size, tileHashSource(newer.size, tree.readTile, nodeSha256), nodeSha256);
+      proof = (await makeConsistencyProof(older.size, newer.size, tileHashSource(newer.size, tree.readTile, nodeSha256), nodeSha256)).map(plainBytes);
     }
     const verdict = verifyConsistency(older.size, newer.size, proof, older.root, newer.root, nodeSha256);
     if (!verdict.ok) {

@@ -38,6 +38,11 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
+/** The same bytes as a plain Uint8Array (node:crypto hands out Buffers): callers compare results with deepEqual. */
+export function plainBytes(h: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(h) === Uint8Array.prototype ? h : new Uint8Array(h.buffer, h.byteOffset, h.byteLength);
+}
+
 function b64(h: Uint8Array): string {
   return Buffer.from(h).toString('base64');
 }
@@ -155,7 +160,7 @@ export class VerifiedTree {
     const [tile, bundle] = await Promise.all([this.hashTile(0, index), this.fetcher.entryBundle(index, width)]);
     const leafHashes: Hash[] = [];
     for (let i = 0; i < width; i++) {
-      const h = leafHash(bundle.leaves[i]!, this.sha256);
+      const h = plainBytes(leafHash(bundle.leaves[i]!, this.sha256));
       if (!equal(h, hashAt(tile, i))) {
         throw new LafsError('inconsistent', `GET ${bundle.url}: entry ${index * TILE_WIDTH + i} hashes to ${b64(h)}, but the verified level-0 tile says ${b64(hashAt(tile, i))}; the log served a tampered entry bundle`);
       }
