@@ -58,13 +58,16 @@ export async function verifyLeaf(leaf: Leaf): Promise<Checked<VerifiedLeaf>> {
   }
 }
 
-/** Re-raises an error of a step with the submission field it concerns at the front of the message. */
+/**
+ * Re-raises an error of a step with the submission field it concerns at the front of the message
+ * (openpgp.ts names the thing in its own words, e.g. "public key: ...": that prefix is replaced).
+ */
 async function inField<T>(field: string, code: 'bad-signature' | 'bad-key', step: () => Promise<T> | T): Promise<T> {
   try {
     return await step();
   } catch (e) {
-    if (e instanceof LafsError) throw new LafsError(e.code, e.message.startsWith(`${field}:`) ? e.message : `${field}: ${e.message}`, { cause: e });
-    throw new LafsError(code, `${field}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    const message = (e instanceof Error ? e.message : String(e)).replace(/^(?:public key|signature|publicKey): /i, '');
+    throw new LafsError(e instanceof LafsError ? e.code : code, `${field}: ${message}`, { cause: e });
   }
 }
 
@@ -75,6 +78,14 @@ function withPrefix<T>(prefix: string, step: () => T): T {
     if (e instanceof LafsError) throw new LafsError(e.code, `${prefix}: ${e.message}`, { cause: e });
     throw e;
   }
+}
+
+/** The view of a submission, with the submission field ("statement" / "sums") named in parse errors; claims errors name themselves. */
+function viewSubmission(kind: StatementKind, signed: Uint8Array, claims: SumsClaims | undefined): LeafView {
+  if (kind === STATEMENT_KIND) return withPrefix('statement', () => view(kind, signed, undefined, SUBMIT_REGEX_BUDGET_MS));
+  const parsed = withPrefix('sums', () => parseSums(signed));
+  const { artifacts, flags } = viewSums(parsed, claims!, SUBMIT_REGEX_BUDGET_MS);
+  return { kind, source: claims!.source, artifacts, flags };
 }
 
 /** Builds and verifies a leaf from a submission (armored or binary signature/key); throws LafsError with the field named. */
@@ -95,14 +106,7 @@ export async function buildLeaf(input: { kind: string; signed: Uint8Array; signa
     if (rawClaims === undefined) throw new LafsError('bad-request', `claims: required for kind ${SUMS_KIND}`);
     claims = validateClaims(rawClaims);
   }
-  const leafView =
-    statementKind === STATEMENT_KIND
-      ? withPrefix(field, () => view(statementKind, signed, undefined, SUBMIT_REGEX_BUDGET_MS))
-      : (() => {
-          const parsed = withPrefix(field, () => parseSums(signed));
-          const { artifacts, flags } = viewSums(parsed, claims!, SUBMIT_REGEX_BUDGET_MS);
-          return { kind: statementKind, source: claims!.source, artifacts, flags };
-        })();
+  const leafView = viewSubmission(statementKind, signed, claims);
   const badPlatform = leafView.flags.find((f) => f.startsWith('bad-platform: '));
   if (badPlatform) {
     const name = badPlatform.slice('bad-platform: '.length);
