@@ -1,0 +1,105 @@
+/**
+ * VerifyPool: worker threads give the same verdicts as verifyLeaf in the calling thread, for the
+ * 35 real guix.sigs leaves and for bad ones; Dates come back as Dates; close() ends the workers.
+ */
+import test from 'ava';
+import { availableParallelism } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeLeaf, encodeLeaf } from '../../attestation/leaf.js';
+import { buildLeaf, verifyLeaf, type VerifiedLeaf } from '../../attestation/record.js';
+import { VerifyPool } from '../../attestation/verify-pool.js';
+import { LafsError } from '../../merkle/errors.js';
+import { fixturesDir } from '../helpers/tmp.js';
+
+const release = join(fixturesDir, 'guix-sigs', '27.0');
+const keyDir = join(fixturesDir, 'guix-sigs', 'builder-keys');
+const DATED_KEYS: Record<string, string> = { davidgumberg: 'davidgumberg.2024-04.gpg', svanstaa: 'svanstaa.2023-04.gpg' };
+
+interface Built { name: string; bytes: Uint8Array; verified: VerifiedLeaf }
+const leaves: Built[] = [];
+
+test.before(async () => {
+  for (const builder of readdirSync(release).sort()) {
+    for (const file of readdirSync(join(release, builder)).filter((f) => f.endsWith('.SHA256SUMS')).sort()) {
+      const signed = new Uint8Array(readFileSync(join(release, builder, file)));
+      const source = /^([0-9a-f]{64}) {2}bitcoin-27\.0\.tar\.gz$/m.exec(new TextDecoder().decode(signed))![1]!;
+      const built = await buildLeaf({
+        kind: 'sha256sums',
+        signed,
+        signature: readFileSync(join(release, builder, `${file}.asc`), 'utf8'),
+        publicKey: new Uint8Array(readFileSync(join(keyDir, DATED_KEYS[builder] ?? `${builder}.gpg`))),
+        claims: { source: `sha256:${source}`, platform: 'bitcoin-core-27.0' },
+      });
+      leaves.push({ name: `${builder}/${file}`, bytes: built.bytes, verified: built.verified });
+    }
+  }
+});
+
+test('the pool verifies all 35 guix.sigs leaves exactly as verifyLeaf does in this thread, Dates included', async (t) => {
+  t.is(leaves.length, 35);
+  const pool = new VerifyPool({ threads: 2 });
+  try {
+    const results = await Promise.all(leaves.map((l) => pool.verify(l.bytes)));
+    for (const [i, result] of results.entries()) {
+      const here = await verifyLeaf(decodeLeaf(leaves[i]!.bytes));
+      t.true(result.ok, leaves[i]!.name);
+      if (!result.ok || !here.ok) continue;
+      t.true(result.value.signature.created instanceof Date);
+      t.deepEqual(result.value, here.value, leaves[i]!.name);
+      t.is(result.value.signature.builder, leaves[i]!.verified.signature.builder);
+    }
+    t.is(pool.pending, 0);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('bad leaves answer { ok: false, reason } and never reject: junk bytes, a tampered sums file, a foreign key', async (t) => {
+  const pool = new VerifyPool({ threads: 2 });
+  try {
+    const junk = await pool.verify(new TextEncoder().encode('not a leaf'));
+    t.false(junk.ok);
+    const empty = await pool.verify(new Uint8Array(0));
+    t.false(empty.ok);
+
+    const leaf = decodeLeaf(leaves[0]!.bytes);
+    const signed = leaf.signed.slice();
+    signed[10] = signed[10] === 0x61 ? 0x62 : 0x61; // still a valid hex digit: parses, must fail the signature
+    const tampered = await pool.verify(encodeLeaf({ ...leaf, signed }));
+    t.false(tampered.ok);
+    if (!tampered.ok) t.regex(tampered.reason, /does not verify/);
+
+    const other = decodeLeaf(leaves[leaves.length - 1]!.bytes);
+    const foreign = await pool.verify(encodeLeaf({ ...leaf, publicKey: other.publicKey }));
+    t.false(foreign.ok);
+    if (!foreign.ok) t.regex(foreign.reason, /not part of the given public key/);
+
+    // The pool still works afterwards.
+    t.true((await pool.verify(leaves[1]!.bytes)).ok);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('many concurrent requests on every core, then close(): later requests reject, workers are gone', async (t) => {
+  const pool = new VerifyPool();
+  t.is(pool.threads, availableParallelism());
+  const batch = Array.from({ length: 140 }, (_, i) => leaves[i % leaves.length]!);
+  const results = await Promise.all(batch.map((l) => pool.verify(l.bytes)));
+  t.true(results.every((r) => r.ok));
+  t.deepEqual(results.map((r) => (r.ok ? r.value.signature.builder : '')), batch.map((l) => l.verified.signature.builder));
+  await pool.close();
+  const error = await t.throwsAsync(pool.verify(leaves[0]!.bytes));
+  t.true(error instanceof LafsError);
+  await pool.close(); // idempotent
+});
+
+test('requests still in flight when the pool closes reject instead of hanging', async (t) => {
+  const pool = new VerifyPool({ threads: 1 });
+  const inFlight = leaves.map((l) => pool.verify(l.bytes));
+  await pool.close();
+  const settled = await Promise.allSettled(inFlight);
+  t.true(settled.some((s) => s.status === 'rejected'));
+  t.throws(() => new VerifyPool({ threads: 0 }), { instanceOf: LafsError });
+});
