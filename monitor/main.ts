@@ -70,6 +70,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('Follow a LAFS build transparency log: prove it only grows, re-verify every entry, alert when builders disagree.')
     .exitOverride()
     .showHelpAfterError(false)
+    // `status --state DIR`: the subcommand's --state, not the follower's.
+    .enablePositionalOptions()
     .option('--log <url>', 'base URL of the log (server or static tile mirror)')
     .option('--vkey <key>', 'the log\'s verifier key (name+hex+base64), or a file holding it')
     .option('--origin <origin>', 'the log\'s origin (default: the verifier key\'s name)')
