@@ -1,5 +1,6 @@
 /** merkle: pure RFC 9162 + C2SP log math. No I/O; runs in Node and browsers; depends only on @noble/hashes. */
 export * from './errors.js';
+export * from './base64.js';
 export * from './hash.js';
 export * from './tiles.js';
 export * from './proof.js';
