@@ -17,7 +17,7 @@ import { TILE_WIDTH } from '../merkle/tiles.js';
 import { verifyCheckpoint, type Checkpoint } from '../merkle/checkpoint.js';
 import { parseVerifierKey, type NoteVerifier } from '../merkle/note.js';
 import { makeConsistencyProof, makeInclusionProof, verifyConsistency, verifyInclusion } from '../merkle/proof.js';
-import { tileHashSource } from '../merkle/tile-source.js';
+import { tileHashSource, type TileReader } from '../merkle/tile-source.js';
 import { decodeBase64Strict, encodeBase64 } from '../merkle/base64.js';
 import { decodeLeaf, type Leaf } from '../attestation/leaf.js';
 import { viewLeaf, type LeafView } from '../attestation/record.js';
@@ -226,6 +226,12 @@ export class LogClient {
       throw new LafsError('inconsistent', `${source}: the checkpoint of size ${newer.size} is not an extension of the one of size ${older.size}: ${describeProofFailure(verdict.reason)}`);
     }
     return proof;
+  }
+
+  /** A merkle TileReader over `cp`'s tree that only returns tiles verified against `cp` (for callers building their own proofs). */
+  tileReader(cp: Checkpoint): TileReader {
+    this.checkOwn(cp);
+    return this.tree(cp).readTile;
   }
 
   // ---- entries ----

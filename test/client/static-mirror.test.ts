@@ -14,7 +14,8 @@ import { LafsError } from '../../merkle/errors.js';
 import { generateKeyPair } from '../../merkle/note.js';
 import { leafHash, rootOfLeaves } from '../../merkle/hash.js';
 import { tilePath } from '../../merkle/tiles.js';
-import { verifyInclusion, verifyConsistency } from '../../merkle/proof.js';
+import { verifyInclusion, verifyConsistency, rootAt } from '../../merkle/proof.js';
+import { tileHashSource } from '../../merkle/tile-source.js';
 import { encodeLeaf } from '../../attestation/leaf.js';
 import { nodeEd25519, nodeSha256 } from '../../attestation/node-crypto.js';
 import { serveDir, writeStaticLog, type StaticServer } from '../helpers/mirror.js';
@@ -329,4 +330,56 @@ test('a log API that serves a bad inclusion proof is caught, not trusted', async
   const err2 = await t.throwsAsync(c.proveConsistency(older, checkpoint), { instanceOf: LafsError });
   t.is(err2!.code, 'inconsistent');
   t.regex(err2!.message, /field "proof\[0\]" of the response is not a 32-byte hash/);
+});
+
+/** A loopback front for `backend` that answers 503 to the first `failures` requests, then proxies. */
+async function flakyFront(t: { teardown(fn: () => unknown): void }, backend: string, failures: number): Promise<{ url: string; hits: string[] }> {
+  const hits: string[] = [];
+  const server = createServer((req, res) => {
+    hits.push(req.url ?? '');
+    if (hits.length <= failures) {
+      res.writeHead(503, { 'content-type': 'text/plain' }).end('overloaded');
+      return;
+    }
+    fetch(`${backend}${req.url}`).then(async (r) => res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? '' }).end(Buffer.from(await r.arrayBuffer())));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits };
+}
+
+test('a log that fails twice with 503 is retried, then verified as usual', async (t) => {
+  const srv = await staticLog(rawLeaves(20, 'flaky'));
+  const front = await flakyFront(t, srv.url, 2);
+  const c = new LogClient({ url: front.url, verifierKey: keys.verifierKey, retries: 3, backoffMs: 5, maxBackoffMs: 20 });
+  const { checkpoint } = await c.checkpoint();
+  t.is(checkpoint.size, 20);
+  t.deepEqual(front.hits, ['/checkpoint', '/checkpoint', '/checkpoint']);
+  // With fewer retries than failures it gives up, naming the URL.
+  const front2 = await flakyFront(t, srv.url, 2);
+  const c2 = new LogClient({ url: front2.url, verifierKey: keys.verifierKey, retries: 1, backoffMs: 5 });
+  const err = await t.throwsAsync(c2.checkpoint(), { instanceOf: LafsError });
+  t.is(err!.code, 'unavailable');
+  t.true(err!.message.startsWith(`GET ${front2.url}/checkpoint: server error 503 (overloaded) after 2 attempts`), err!.message);
+});
+
+test('a log that never answers: a timeout error naming the URL', async (t) => {
+  const server = createServer(() => { /* hangs */ });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const c = new LogClient({ url, verifierKey: keys.verifierKey, timeoutMs: 200, retries: 0 });
+  const err = await t.throwsAsync(c.checkpoint(), { instanceOf: LafsError });
+  t.is(err!.code, 'unavailable');
+  t.true(err!.message.startsWith(`GET ${url}/checkpoint: timed out after 200 ms after 1 attempt;`), err!.message);
+});
+
+test('tileReader gives only verified tiles: the root recomputed through it matches, a tampered tile is refused', async (t) => {
+  const { srv, c, leaves } = await tamperable();
+  const { checkpoint } = await c.checkpoint();
+  const root = await rootAt(checkpoint.size, tileHashSource(checkpoint.size, c.tileReader(checkpoint), nodeSha256), nodeSha256);
+  t.deepEqual([...root], [...rootOfLeaves(leaves, nodeSha256)]);
+  flipByte(join(srv.dir, tilePath({ kind: 'hash', level: 0, index: 1, width: 256 })), 7);
+  const fresh = client(srv.url);
+  await t.throwsAsync(fresh.tileReader(checkpoint)(0, 1, 256), { instanceOf: LafsError, message: /tampered tile/ });
 });
