@@ -79,22 +79,31 @@ export interface SplitLines {
  * A trailing LF does not start an extra empty line.
  */
 export function splitUtf8Lines(bytes: Uint8Array, onBadUtf8: (lineNumber: number) => never): SplitLines {
-  const lines: NumberedLine[] = [];
+  const finalNewline = bytes.length > 0 && bytes[bytes.length - 1] === 0x0a;
+  let text: string;
+  try {
+    // Fast path: one decode for the whole input (LF never occurs inside a multi-byte sequence).
+    text = strictDecoder.decode(bytes);
+  } catch {
+    return onBadUtf8(firstBadLine(bytes));
+  }
+  const parts = text.split('\n');
+  if (finalNewline || text.length === 0) parts.pop();
+  return { lines: parts.map((line, i) => ({ number: i + 1, text: line })), finalNewline };
+}
+
+/** The 1-based number of the first LF-terminated line that is not valid UTF-8 (only called when one is). */
+function firstBadLine(bytes: Uint8Array): number {
   let start = 0;
-  let number = 1;
-  while (start < bytes.length) {
+  for (let number = 1; start < bytes.length; number++) {
     let end = bytes.indexOf(0x0a, start);
-    const complete = end !== -1;
-    if (!complete) end = bytes.length;
-    let text: string;
+    if (end === -1) end = bytes.length;
     try {
-      text = strictDecoder.decode(bytes.subarray(start, end));
+      strictDecoder.decode(bytes.subarray(start, end));
     } catch {
-      onBadUtf8(number);
+      return number;
     }
-    lines.push({ number, text });
-    number++;
     start = end + 1;
   }
-  return { lines, finalNewline: bytes.length > 0 && bytes[bytes.length - 1] === 0x0a };
+  return 1;
 }

@@ -16,8 +16,22 @@ export const SUBMIT_REGEX_BUDGET_MS = 100;
 /** Budget when viewing a stored leaf: far above the submission budget, so a leaf the log accepted is viewable on a slower machine. */
 export const VIEW_REGEX_BUDGET_MS = 2000;
 
+// Every decoded sums leaf re-validates its claims; a log holds few distinct patterns, so remember answers.
+const verdicts = new Map<string, string | null>();
+const MAX_REMEMBERED = 256;
+
 /** Null when `source` is an acceptable platform regex, else what is wrong with it. */
 export function platformRegexProblem(source: string): string | null {
+  const known = verdicts.get(source);
+  if (known !== undefined) return known;
+  const verdict = judgePlatformRegex(source);
+  if (source.length > MAX_PLATFORM_REGEX_LENGTH) return verdict; // never keep oversized input
+  if (verdicts.size >= MAX_REMEMBERED) verdicts.delete(verdicts.keys().next().value!);
+  verdicts.set(source, verdict);
+  return verdict;
+}
+
+function judgePlatformRegex(source: string): string | null {
   if (source.length === 0) return 'must not be empty';
   if (source.length > MAX_PLATFORM_REGEX_LENGTH) return `must be at most ${MAX_PLATFORM_REGEX_LENGTH} characters, got ${source.length}`;
   // The leaf stores the pattern as UTF-8; an unpaired surrogate would not survive the round trip.
