@@ -383,3 +383,36 @@ test('tileReader gives only verified tiles: the root recomputed through it match
   const fresh = client(srv.url);
   await t.throwsAsync(fresh.tileReader(checkpoint)(0, 1, 256), { instanceOf: LafsError, message: /tampered tile/ });
 });
+
+test('a submission answer with a bad proof or a checkpoint signed by another key is refused', async (t) => {
+  const leaves = rawLeaves(5, 'submitted');
+  const srv = await staticLog(leaves);
+  const note = readFileSync(join(srv.dir, 'checkpoint'), 'utf8');
+  const otherKeys = generateKeyPair(ORIGIN, nodeEd25519);
+  const foreign = await staticLog(leaves, otherKeys.signerKey);
+  const foreignNote = readFileSync(join(foreign.dir, 'checkpoint'), 'utf8');
+  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+  // An honest proof for leaf 4 of 5: its sibling subtree is the root of leaves 0..3.
+  const honestProof = [b64(rootOfLeaves(leaves.slice(0, 4), nodeSha256))];
+  let answer: Record<string, unknown> = {};
+  const server = createServer((_req, res) => res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify(answer)));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  const c = client(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  const base = { index: 4, leafHash: b64(leafHash(leaves[4]!, nodeSha256)), builder: 'ab'.repeat(20), warnings: [] };
+
+  answer = { ...base, checkpoint: note, inclusionProof: honestProof };
+  const ok = await c.submit({ kind: 'x' });
+  t.true(ok.created);
+  t.is(ok.index, 4);
+  t.is(ok.checkpoint.note, note);
+
+  answer = { ...base, checkpoint: note, inclusionProof: [b64(new Uint8Array(32))] };
+  t.is((await t.throwsAsync(c.submit({ kind: 'x' }), { instanceOf: LafsError }))!.code, 'inconsistent');
+  answer = { ...base, checkpoint: foreignNote, inclusionProof: honestProof };
+  t.is((await t.throwsAsync(c.submit({ kind: 'x' }), { instanceOf: LafsError }))!.code, 'bad-note');
+  answer = { ...base, index: 5, checkpoint: note, inclusionProof: honestProof };
+  t.is((await t.throwsAsync(c.submit({ kind: 'x' }), { instanceOf: LafsError }))!.code, 'inconsistent');
+  answer = { ...base, leafHash: 'not base64!', checkpoint: note, inclusionProof: honestProof };
+  t.regex((await t.throwsAsync(c.submit({ kind: 'x' }), { instanceOf: LafsError }))!.message, /field "leafHash" of the response is not a 32-byte hash/);
+});
