@@ -416,3 +416,18 @@ test('a submission answer with a bad proof or a checkpoint signed by another key
   answer = { ...base, leafHash: 'not base64!', checkpoint: note, inclusionProof: honestProof };
   t.regex((await t.throwsAsync(c.submit({ kind: 'x' }), { instanceOf: LafsError }))!.message, /field "leafHash" of the response is not a 32-byte hash/);
 });
+
+test('a mirror under a path prefix (with a trailing slash in the URL) works', async (t) => {
+  const root = tempDir('lafs-static-');
+  const leaves = rawLeaves(260, 'prefixed');
+  writeStaticLog(join(root, 'logs', 'ours'), leaves, keys.signerKey, ORIGIN);
+  const srv = await serveDir(root);
+  servers.push(srv);
+  const c = client(`${srv.url}/logs/ours/`);
+  t.is(c.url, `${srv.url}/logs/ours`);
+  const { checkpoint } = await c.checkpoint();
+  const got: number[] = [];
+  for await (const e of c.rawEntries(254, 260, checkpoint)) got.push(e.index);
+  t.deepEqual(got, [254, 255, 256, 257, 258, 259]);
+  t.true(srv.requests.includes('/logs/ours/tile/entries/001.p/4'));
+});
