@@ -56,7 +56,7 @@ export function verdictText(result: VerifyArtifactResult, file: string | null): 
     lines.push(`  ${verdict.reason}`);
     const d = verdict.decisive;
     if (d) {
-      if (verdict.subjects.length === 1 || verdict.status !== 'verified') lines.push(`  subject:   ${describeSubject(d)}`);
+      lines.push(`  subject:   ${describeSubject(d)}`);
       const agree = d.trustedAgree.map((f) => label(f, trust));
       lines.push(`  agree:     ${agree.length ? agree.join('\n             ') : 'no trusted builder'}`);
       if (d.trustedDisagree.length) {

@@ -167,17 +167,17 @@ export function decide(attestations: readonly Attestation[], policy: VerdictPoli
   const disagreeing = reports.find((r) => r.trustedDisagree.length > 0);
   if (disagreeing) {
     const who = disagreeing.trustedDisagree.map((d) => d.builder);
-    return { ...base, status: 'disagreement', exitCode: 4, decisive: disagreeing, reason: `${who.length} trusted builder${who.length === 1 ? '' : 's'} attest${who.length === 1 ? 's' : ''} a different hash for ${describeSubject(disagreeing)}` };
+    return { ...base, status: 'disagreement', exitCode: 4, decisive: disagreeing, reason: `${who.length} trusted builder${who.length === 1 ? '' : 's'} attest${who.length === 1 ? 's' : ''} a different hash for the same source, platform and name` };
   }
   // The best subject: most trusted agreement, ties broken by the sorted order.
   let best: SubjectReport | null = null;
   for (const r of reports) if (!best || r.trustedAgree.length > best.trustedAgree.length) best = r;
   if (best && best.trustedAgree.length >= threshold) {
-    return { ...base, status: 'verified', exitCode: 0, decisive: best, reason: `${best.trustedAgree.length} trusted builder${best.trustedAgree.length === 1 ? '' : 's'} attest this hash for ${describeSubject(best)} (threshold ${threshold}), none disagrees` };
+    return { ...base, status: 'verified', exitCode: 0, decisive: best, reason: `${best.trustedAgree.length} trusted builder${best.trustedAgree.length === 1 ? ' attests' : 's attest'} this hash (threshold ${threshold}), none disagrees` };
   }
   const filters = [target.source && `source ${target.source}`, target.platform && `platform ${target.platform}`, target.name && `name ${target.name}`].filter(Boolean);
   const reason = best && best.trustedAgree.length > 0
-    ? `only ${best.trustedAgree.length} trusted builder${best.trustedAgree.length === 1 ? '' : 's'} attest${best.trustedAgree.length === 1 ? 's' : ''} this hash for ${describeSubject(best)}, threshold is ${threshold}`
+    ? `only ${best.trustedAgree.length} trusted builder${best.trustedAgree.length === 1 ? '' : 's'} attest${best.trustedAgree.length === 1 ? 's' : ''} this hash, threshold is ${threshold}`
     : `no trusted builder attests this hash${filters.length ? ` with ${filters.join(', ')}` : ''}`;
   return { ...base, status: 'not-enough', exitCode: 3, decisive: best, reason };
 }
