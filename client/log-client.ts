@@ -92,6 +92,13 @@ class JsonReader {
     if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw this.bad(field, 'an array of strings');
     return v as string[];
   }
+  /** An optional boolean; absent is false. */
+  flag(field: string): boolean {
+    const v = this.obj[field];
+    if (v === undefined) return false;
+    if (typeof v !== 'boolean') throw this.bad(field, 'a boolean');
+    return v;
+  }
   hash(field: string): Hash {
     return this.decodeHash(this.obj[field], field);
   }
@@ -296,7 +303,10 @@ export class LogClient {
   private async lookup(query: string): Promise<LookupRow[]> {
     const res = await this.apiGet(`/v1/lookup?${query}`);
     if (!res) throw this.noApi(`GET ${this.url}/v1/lookup?${query}`, 'lookups need the log server itself: pass its URL, or use an offline bundle');
-    return JsonReader.parse(res).objects('entries').map((row) => ({
+    const r = JsonReader.parse(res);
+    // A cut-off answer could hide a disagreeing entry: refuse it rather than return part of the truth.
+    if (r.flag('truncated')) throw new LafsError('too-large', `GET ${res.url}: the log cut the answer off at its row limit; narrow the query (add platform and name)`);
+    return r.objects('entries').map((row) => ({
       index: row.index('index'),
       builder: row.string('builder'),
       source: row.string('source'),

@@ -431,3 +431,18 @@ test('a mirror under a path prefix (with a trailing slash in the URL) works', as
   t.deepEqual(got, [254, 255, 256, 257, 258, 259]);
   t.true(srv.requests.includes('/logs/ours/tile/entries/001.p/4'));
 });
+
+test('lookup answers are type-checked, and a truncated one is refused', async (t) => {
+  let answer: unknown = {};
+  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer)));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  const c = client(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  const row = { index: 3, builder: 'ab'.repeat(20), source: 'sha256:' + '11'.repeat(32), platform: null, name: 'a.tar.gz', hash: 'sha256:' + '22'.repeat(32) };
+  answer = { entries: [row], truncated: false };
+  t.deepEqual(await c.lookupHash('22'.repeat(32)), [row]);
+  answer = { entries: [row], truncated: true };
+  t.is((await t.throwsAsync(c.lookupHash('22'.repeat(32)), { instanceOf: LafsError }))!.code, 'too-large');
+  answer = { entries: [{ ...row, index: -1 }] };
+  t.regex((await t.throwsAsync(c.lookupName({ source: row.source }), { instanceOf: LafsError }))!.message, /entries\[0\]: field "index" of the response is not a non-negative integer/);
+});
