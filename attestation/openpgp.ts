@@ -2,8 +2,9 @@
  * OpenPGP detached-signature verification with a gpg-compatible validity policy
  * (DESIGN.md section 3: "a signature counts if it was made while its key was valid").
  *
- * The idea: openpgp.js does the packet parsing and the cryptography, this module decides
- * validity itself. openpgp.js's high-level `verify` evaluates the key at one date with its own
+ * The idea: openpgp.js parses the packets, node:crypto checks the cryptography
+ * (openpgp-native.ts; openpgp.js's own verifier for the rest), and this module decides validity
+ * itself. openpgp.js's high-level `verify` evaluates the key at one date with its own
  * strict policy, and rejects real builder keys that gpg accepts (see
  * ../shared/fixtures/guix-sigs/README.md). So we:
  *   1. parse the key once (cached by the SHA-256 of its bytes) and check every self-signature,
@@ -15,9 +16,10 @@
  *      `warnings`, without rejecting.
  * Every rule below is a small function whose comment says which gpg behaviour it mirrors.
  */
-import { createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { LafsError, type Checked } from '../merkle/errors.js';
+import { nativeSupports, verifyNative } from './openpgp-native.js';
 
 export interface SignatureCheck {
   builder: string; // primary key fingerprint, lowercase hex (canonical form)
@@ -32,8 +34,6 @@ export interface SignatureCheck {
 // openpgp.js internals this module relies on (present in 6.3, missing from its .d.ts).
 
 interface SignatureInternals {
-  toHash(signatureType: number, data: unknown, detached?: boolean): Uint8Array;
-  params: Record<string, Uint8Array> | Promise<Record<string, Uint8Array>>;
   read(bytes: Uint8Array, config?: openpgp.Config): void;
 }
 interface EcdsaPublicParams { oid: { oid: Uint8Array; getName(): string }; Q: Uint8Array }
@@ -380,15 +380,16 @@ export function clearKeyCache(): void {
 // ---------------------------------------------------------------------------------------------
 // Cryptographic verification of one signature packet.
 
+/** Which implementation checks the cryptography: node:crypto where it can (openpgp-native.ts), or openpgp.js only. */
+export type CryptoEngine = 'native' | 'openpgp.js';
+
 /**
- * True when `sig` verifies over `data` with `signer`. openpgp.js does the work, except for
- * ECDSA on curves that WebCrypto lacks (secp256k1, brainpool): openpgp.js 6.3 sends those to
- * node:crypto through the optional package `eckey-utils` (to build a DER key) and fails when it
- * is absent, so we build the DER key ourselves and ask node:crypto directly.
+ * True when `sig` verifies over `data` with `signer` (self-signatures, bindings, revocations:
+ * always the native engine where it applies; their results are cached with the key).
  */
 async function signatureVerifies(sig: openpgp.SignaturePacket, signer: KeyPacket, type: number, data: unknown, detached = false): Promise<boolean> {
   try {
-    await verifyPacket(sig, signer, type, data, detached);
+    await verifyPacket(sig, signer, type, data, detached, 'native');
     return true;
   } catch {
     return false;
@@ -396,13 +397,10 @@ async function signatureVerifies(sig: openpgp.SignaturePacket, signer: KeyPacket
 }
 
 /** Like `signatureVerifies`, but throws an Error saying why. */
-async function verifyPacket(sig: openpgp.SignaturePacket, signer: KeyPacket, type: number, data: unknown, detached: boolean): Promise<void> {
-  if (signer.algorithm === enums.publicKey.ecdsa) {
-    const params = signer.publicParams as EcdsaPublicParams;
-    if (!WEBCRYPTO_CURVES.has(params.oid.getName())) {
-      await verifyEcdsaWithNode(sig, params, type, data, detached);
-      return;
-    }
+async function verifyPacket(sig: openpgp.SignaturePacket, signer: KeyPacket, type: number, data: unknown, detached: boolean, engine: CryptoEngine): Promise<void> {
+  if (engine === 'native' && nativeSupports(sig, signer)) {
+    verifyNative(sig, signer, type, data, detached);
+    return;
   }
   // openpgp.js refuses any signature carrying a designated-revoker subpacket; gpg accepts the
   // signature and only honours that revoker's revocations when it has its key. We have no such
@@ -416,55 +414,8 @@ async function verifyPacket(sig: openpgp.SignaturePacket, signer: KeyPacket, typ
   }
 }
 
-const WEBCRYPTO_CURVES: ReadonlySet<string> = new Set(['nistP256', 'nistP384', 'nistP521']);
-const ECDSA_CURVE_BYTES: Readonly<Record<string, number>> = { secp256k1: 32, brainpoolP256r1: 32, brainpoolP384r1: 48, brainpoolP512r1: 64 };
-const NODE_HASH_NAMES: Readonly<Record<number, string>> = {
-  [enums.hash.sha1]: 'sha1', [enums.hash.sha224]: 'sha224', [enums.hash.sha256]: 'sha256', [enums.hash.sha384]: 'sha384', [enums.hash.sha512]: 'sha512',
-  [enums.hash.sha3_256]: 'sha3-256', [enums.hash.sha3_512]: 'sha3-512',
-};
-
-async function verifyEcdsaWithNode(sig: openpgp.SignaturePacket, key: EcdsaPublicParams, type: number, data: unknown, detached: boolean): Promise<void> {
-  const curve = key.oid.getName();
-  const size = ECDSA_CURVE_BYTES[curve];
-  if (!size) throw new Error(`ECDSA curve ${curve} is not supported`);
-  const hashName = NODE_HASH_NAMES[sig.hashAlgorithm!];
-  if (!hashName) throw new Error(`hash algorithm ${sig.hashAlgorithm} is not supported`);
-  if (sig.unknownSubpackets.some((s) => s.critical)) throw new Error('unknown critical signature subpacket');
-  const toHash = internals(sig).toHash(type, data, detached);
-  const digest = createHash(hashName).update(toHash).digest();
-  if (digest[0] !== sig.signedHashValue![0] || digest[1] !== sig.signedHashValue![1]) throw new Error('Signed digest did not match');
-  const { r, s } = await internals(sig).params;
-  if (!r || !s || r.length > size || s.length > size) throw new Error('malformed ECDSA signature values');
-  const signature = new Uint8Array(2 * size);
-  signature.set(r, size - r.length);
-  signature.set(s, 2 * size - s.length);
-  const publicKey = createPublicKey({ key: Buffer.from(ecSpki(key.oid.oid, key.Q)), format: 'der', type: 'spki' });
-  if (!cryptoVerify(hashName, toHash, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature)) throw new Error('Signature verification failed');
-}
-
-/** DER SubjectPublicKeyInfo for an EC point: SEQUENCE { SEQUENCE { id-ecPublicKey, curve OID }, BIT STRING point } (RFC 5480). */
-function ecSpki(curveOid: Uint8Array, point: Uint8Array): Uint8Array {
-  const ecPublicKeyOid = Uint8Array.of(0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01);
-  const algorithm = der(0x30, concat(ecPublicKeyOid, der(0x06, curveOid)));
-  const bitString = der(0x03, concat(Uint8Array.of(0), point));
-  return der(0x30, concat(algorithm, bitString));
-}
-
-function der(tag: number, body: Uint8Array): Uint8Array {
-  const n = body.length;
-  const length = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
-  return concat(Uint8Array.of(tag, ...length), body);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+/** NIST curves: the ones RFC 9580 registers for ECDSA (and the ones WebCrypto has). */
+const RFC9580_ECDSA_CURVES: ReadonlySet<string> = new Set(['nistP256', 'nistP384', 'nistP521']);
 
 // ---------------------------------------------------------------------------------------------
 // Policy: was the key valid at T, the signature's creation time?
@@ -607,7 +558,7 @@ function applyKeyMaterial(packet: KeyPacket, whose: string): string {
 function warnCurve(packet: KeyPacket, whose: string, warnings: string[]): void {
   if (packet.algorithm !== enums.publicKey.ecdsa) return;
   const curve = (packet.publicParams as EcdsaPublicParams).oid.getName();
-  if (!WEBCRYPTO_CURVES.has(curve)) warnings.push(`${whose} uses ECDSA curve ${curve}, which is not an RFC 9580 curve (openpgp.js refuses it by default)`);
+  if (!RFC9580_ECDSA_CURVES.has(curve)) warnings.push(`${whose} uses ECDSA curve ${curve}, which is not an RFC 9580 curve (openpgp.js refuses it by default)`);
 }
 
 /** Checks the primary key's validity at T; adds warnings. */
@@ -686,16 +637,23 @@ export async function minimizePublicKey(input: Uint8Array | string): Promise<Uin
  * Verifies `signature` over exactly `signed` with `publicKey` (binary or armored) and the
  * validity policy above. Never throws: hostile input yields { ok: false, reason }.
  */
-export async function verifyDetached(signed: Uint8Array, signature: Uint8Array, publicKey: Uint8Array, options: { now?: Date } = {}): Promise<Checked<SignatureCheck>> {
+export async function verifyDetached(signed: Uint8Array, signature: Uint8Array, publicKey: Uint8Array, options: VerifyOptions = {}): Promise<Checked<SignatureCheck>> {
   try {
-    return { ok: true, value: await checkDetached(signed, signature, publicKey, options.now ?? new Date()) };
+    return { ok: true, value: await checkDetached(signed, signature, publicKey, options.now ?? new Date(), options.crypto ?? 'native') };
   } catch (error) {
     if (error instanceof Rejection || error instanceof LafsError) return { ok: false, reason: error.message };
     return { ok: false, reason: `signature could not be checked: ${messageOf(error)}` };
   }
 }
 
-async function checkDetached(signed: Uint8Array, signatureBytes: Uint8Array, publicKey: Uint8Array, now: Date): Promise<SignatureCheck> {
+export interface VerifyOptions {
+  /** The present, for "expired after signing" warnings and future-dated signatures (default: the clock). */
+  now?: Date;
+  /** Engine for the data signature's cryptography (default native; 'openpgp.js' for cross-checks in tests). */
+  crypto?: CryptoEngine;
+}
+
+async function checkDetached(signed: Uint8Array, signatureBytes: Uint8Array, publicKey: Uint8Array, now: Date, engine: CryptoEngine): Promise<SignatureCheck> {
   const sig = parseSignaturePacket(looksArmored(signatureBytes) ? await readSignature(signatureBytes) : signatureBytes);
   const model = await keyModelOf(publicKey);
   const T = sig.created!;
@@ -718,7 +676,7 @@ async function checkDetached(signed: Uint8Array, signatureBytes: Uint8Array, pub
   const literal = new openpgp.LiteralDataPacket();
   (literal as unknown as { setBytes(bytes: Uint8Array, format: number): void }).setBytes(signed, enums.literal.binary);
   try {
-    await verifyPacket(sig, signer, sig.signatureType!, literal, true);
+    await verifyPacket(sig, signer, sig.signatureType!, literal, true, engine);
   } catch (error) {
     reject(`signature does not verify: ${messageOf(error)}`);
   }

@@ -273,3 +273,20 @@ test('weak or unsupported material: SHA-1 data signature, RSA-1024, DSA, non-doc
   rejected(t, await verifyDetached(statement, list.write() as Uint8Array, await gpg.exportPublicKey(keys.ed)), /not a document signature/);
   rejected(t, await verifyDetached(statement, await gpg.sign(keys.ed, statement), await gpg.exportPublicKey(keys.ed), { now: at('2001-01-01T00:00:00Z') }), /in the future/);
 });
+
+test('the node:crypto engine and openpgp.js agree on gpg signatures of every key type, good and tampered', async (t) => {
+  for (const fpr of [keys.rsa, keys.ed, keys.sub, keys.p256]) {
+    const publicKey = await gpg.exportPublicKey(fpr);
+    for (const options of [{}, { digest: 'SHA512' as const }, { textmode: true }]) {
+      const signature = await gpg.sign(fpr, statement, options);
+      const tampered = statement.slice();
+      tampered[3] = tampered[3]! ^ 0x20;
+      for (const signed of [statement, tampered]) {
+        const native = await verifyDetached(signed, signature, publicKey, { crypto: 'native' });
+        const js = await verifyDetached(signed, signature, publicKey, { crypto: 'openpgp.js' });
+        t.is(native.ok, signed === statement);
+        t.deepEqual(native, js);
+      }
+    }
+  }
+});
