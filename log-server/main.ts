@@ -12,7 +12,6 @@ import { Command, CommanderError } from 'commander';
 import { pino } from 'pino';
 import { LafsError } from '../merkle/errors.js';
 import { serveConfig } from './config.js';
-import { startLogServer } from './server.js';
 import { CheckpointSigner } from './signer.js';
 
 const EXIT_FAILURE = 1;
@@ -26,6 +25,8 @@ function fail(e: unknown): never {
 
 async function serve(options: Record<string, string | undefined>): Promise<void> {
   const config = serveConfig(options, availableParallelism());
+  // Loaded only now: the server pulls in openpgp and express, which `key`, `--help` and usage errors do not need.
+  const { startLogServer } = await import('./server.js');
   const log = pino({ level: process.env.LAFS_LOG_LEVEL ?? 'info', base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
   const running = await startLogServer(config, log);
   process.stdout.write(`lafs-log listening on ${running.url}\norigin: ${running.origin}\nverifier key: ${running.verifierKey}\n`);
@@ -90,7 +91,7 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) {
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') process.exit(0);
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') process.exit(0);
     if (e.code === 'commander.executeSubCommandAsync') process.exit(e.exitCode);
     process.exit(EXIT_USAGE); // commander already printed the one-line reason
   }
