@@ -29,11 +29,9 @@ export interface SignedSample {
 export function sampleStatement(seed = 0, bytes = 500): Uint8Array {
   const hex = (n: number): string => (n.toString(16).padStart(8, '0')).repeat(8);
   const lines = ['lafs-attestation/v1', `source sha256:${hex(seed)}`, 'platform x86_64-linux-gnu'];
-  let i = 0;
-  while (lines.join('\n').length + 1 < bytes - 100) {
-    lines.push(`artifact sha256:${hex(seed * 1000 + i + 1)} tool-${String(i).padStart(3, '0')}.tar.gz`);
-    i++;
-  }
+  const artifact = (i: number): string => `artifact sha256:${hex(seed * 1000 + i + 1)} tool-${String(i).padStart(3, '0')}.tar.gz`;
+  // Whole artifact lines until the statement is as close to `bytes` as lines allow.
+  for (let i = 0; lines.join('\n').length + 1 < bytes - artifact(i).length / 2; i++) lines.push(artifact(i));
   return new TextEncoder().encode(lines.join('\n') + '\n');
 }
 
@@ -59,18 +57,26 @@ export async function signedSample(type: BenchKeyType, statement = sampleStateme
   return { type, statement, signature, publicKey: privateKey.toPublic().write() as Uint8Array, privateKey };
 }
 
-/** Runs `once` back to back for about `ms` and returns completions per second. */
+/**
+ * Runs `once` back to back for about `ms` in three rounds and returns the best round's
+ * completions per second: on a shared, busy machine the best round is the closest estimate of
+ * what a core can do.
+ */
 async function rate(ms: number, once: () => Promise<unknown> | unknown): Promise<number> {
   for (let i = 0; i < 20; i++) await once(); // warm up (JIT, caches)
-  let n = 0;
-  const start = performance.now();
-  let elapsed = 0;
-  while (elapsed < ms) {
-    for (let k = 0; k < 10; k++) await once();
-    n += 10;
-    elapsed = performance.now() - start;
+  let best = 0;
+  for (let round = 0; round < 3; round++) {
+    let n = 0;
+    const start = performance.now();
+    let elapsed = 0;
+    while (elapsed < ms / 3) {
+      for (let k = 0; k < 10; k++) await once();
+      n += 10;
+      elapsed = performance.now() - start;
+    }
+    best = Math.max(best, n / (elapsed / 1000));
   }
-  return n / (elapsed / 1000);
+  return best;
 }
 
 /** Single-core verifyDetached rate (verifies/s) for `type` (default eddsa, as gpg's default key), key cached unless `cachedKey: false`. */
