@@ -19,9 +19,9 @@ interface ImportOptions extends LogOptions { sums: string; signature: string; pu
 export function checkPlatformRegex(pattern: string): void {
   let re: RegExp;
   try {
-    re = new RegExp(pattern);
+    re = new RegExp(pattern, 'u');
   } catch (error) {
-    throw usageError(`--platform-regex is not a valid regular expression: ${(error as Error).message}`);
+    throw usageError(`--platform-regex is not a valid regular expression (JavaScript, u flag): ${(error as Error).message}`);
   }
   if (!/\(\?<platform>/.test(re.source)) throw usageError('--platform-regex needs a named group (?<platform>...) that captures the platform from each file name');
 }
