@@ -468,9 +468,10 @@ function expiryUnder(created: Date, sig: openpgp.SignaturePacket): Date | null {
 }
 
 /**
- * Revocation rule (what gpg 2.4 and Sequoia do with reason codes): a "hard" revocation (key
- * compromised, no reason, or a reason we do not know) voids every signature the key ever made; a
- * "soft" one (superseded, retired) voids only signatures made at or after the revocation.
+ * Revocation rule (the "hard" and "soft" revocations of RFC 9580's Reason for Revocation subpacket, as Sequoia applies
+ * them; gpg 2.2 only reports REVKEYSIG, whatever the date): a hard revocation (key compromised,
+ * no reason, or a reason we do not know) voids every signature the key ever made; a soft one
+ * (superseded, retired) voids only signatures made at or after the revocation.
  */
 function applyRevocations(revocations: Revocation[], T: Date, whose: string, warnings: string[]): void {
   for (const revocation of revocations) {

@@ -7,6 +7,8 @@
  * using the secret key exported from gpg.
  */
 import test from 'ava';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { fingerprintOf, minimizePublicKey, normalizeFingerprint, readSignature, verifyDetached, type SignatureCheck } from '../../attestation/openpgp.js';
 import { LafsError, type Checked } from '../../merkle/errors.js';
@@ -248,6 +250,7 @@ test('a signature older than its key is refused', async (t) => {
   const created = (await openpgp.readKey({ binaryKey: publicKey })).getCreationTime();
   const backdated = await rawSign(await gpg.exportSecretKey(keys.ed), keys.ed.slice(-16), statement, new Date(created.getTime() - 86_400_000));
   rejected(t, await verifyDetached(statement, backdated, publicKey), /older than primary key/);
+  t.true((await gpg.verify(statement, backdated)).status.some((s) => s.startsWith('ERRSIG ')), 'gpg refuses it too (time conflict)');
 });
 
 test('a signing subkey without its primary-key-binding back-signature is refused', async (t) => {
@@ -258,7 +261,20 @@ test('a signing subkey without its primary-key-binding back-signature is refused
     binding.embeddedSignature = null;
   }
   const stripped = key.write() as Uint8Array;
-  rejected(t, await verifyDetached(statement, await gpg.sign(keys.sub, statement), stripped), /back-\)?signature/);
+  const signature = await gpg.sign(keys.sub, statement);
+  rejected(t, await verifyDetached(statement, signature, stripped), /back-\)?signature/);
+  // gpg refuses it too ("not cross-certified").
+  const other = GpgHome.create();
+  try {
+    const file = join(other.dir, 'stripped.gpg');
+    writeFileSync(file, stripped);
+    await other.importKey(file);
+    const verdict = await other.verify(statement, signature);
+    t.true(verdict.status.some((s) => s.startsWith('ERRSIG ')), verdict.status.join(' | '));
+    t.false(verdict.status.some((s) => s.startsWith('VALIDSIG ')));
+  } finally {
+    other.closeSync();
+  }
 });
 
 test('weak or unsupported material: SHA-1 data signature, RSA-1024, DSA, non-document signature, future date', async (t) => {
