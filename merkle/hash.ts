@@ -25,13 +25,19 @@ const nodeInput = new Uint8Array(1 + 2 * HASH_SIZE);
 nodeInput[0] = NODE_PREFIX;
 /** 0x00 || leaf; grows to the largest leaf seen, so a stream of 1 KB leaves allocates nothing. */
 let leafInput = new Uint8Array(1 + 1024);
+leafInput[0] = LEAF_PREFIX;
+/** The view of leafInput last hashed; leaves of one size in a row reuse it. */
+let leafView = leafInput.subarray(0, 1);
 
 /** SHA-256(0x00 || leaf) */
 export function leafHash(leaf: Uint8Array, sha256: Sha256 = nobleSha256): Hash {
-  if (leafInput.length < leaf.length + 1) leafInput = new Uint8Array(leaf.length + 1);
-  leafInput[0] = LEAF_PREFIX;
+  if (leafInput.length < leaf.length + 1) {
+    leafInput = new Uint8Array(leaf.length + 1);
+    leafInput[0] = LEAF_PREFIX;
+  }
+  if (leafView.buffer !== leafInput.buffer || leafView.length !== leaf.length + 1) leafView = leafInput.subarray(0, leaf.length + 1);
   leafInput.set(leaf, 1);
-  return sha256(leafInput.subarray(0, leaf.length + 1));
+  return sha256(leafView);
 }
 
 /** SHA-256(0x01 || left || right) */

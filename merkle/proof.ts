@@ -21,6 +21,18 @@ import { LafsError, type Verdict } from './errors.js';
 export interface HashSource {
   /** Returns the requested hashes in order; rejects (LafsError 'not-found') if one is not stored. */
   hashes(coords: readonly { level: number; index: number }[]): Promise<Hash[]>;
+  /**
+   * Optional memo for hashes of leaf ranges that are not complete subtrees (the right edge of a
+   * tree). Such a hash never changes in an append-only log, and every proof at one tree size
+   * needs the same few, so a source shared across requests saves their folding.
+   */
+  readonly rangeMemo?: RangeMemo;
+}
+
+/** Hashes of leaf ranges [start, end), remembered by a HashSource (bounded by the implementation). */
+export interface RangeMemo {
+  get(start: number, end: number): Hash | undefined;
+  set(start: number, end: number, hash: Hash): void;
 }
 
 export interface HashCoord { level: number; index: number }
@@ -91,19 +103,40 @@ function consistencyRanges(from: number, to: number): [number, number][] {
   return ranges.reverse();
 }
 
-/** Fetches every range's subtrees in one source call and folds each range to its hash. */
+/**
+ * Fetches every range's subtrees in one source call and folds each range to its hash. A range
+ * the source's memo knows is not fetched; a folded range is given to the memo.
+ */
 async function rangeHashes(ranges: readonly [number, number][], source: HashSource, sha256: Sha256): Promise<Hash[]> {
-  const perRange = ranges.map(([start, end]) => subtreeCoords(start, end));
-  const stored = await source.hashes(perRange.flat());
-  const out: Hash[] = [];
-  let at = 0;
-  for (const coords of perRange) {
-    at += coords.length;
-    let hash = stored[at - 1]!;
-    for (let i = at - 2; i >= at - coords.length; i--) hash = nodeHash(stored[i]!, hash, sha256);
-    out.push(hash);
+  const memo = source.rangeMemo;
+  const out: (Hash | undefined)[] = new Array(ranges.length);
+  const coords: HashCoord[] = [];
+  const counts: number[] = new Array(ranges.length).fill(0);
+  for (let r = 0; r < ranges.length; r++) {
+    const [start, end] = ranges[r]!;
+    const parts = subtreeCoords(start, end);
+    if (parts.length > 1 && memo !== undefined) {
+      const known = memo.get(start, end);
+      if (known !== undefined) {
+        out[r] = known.slice();
+        continue;
+      }
+    }
+    counts[r] = parts.length;
+    for (const c of parts) coords.push(c);
   }
-  return out;
+  const stored = coords.length > 0 ? await source.hashes(coords) : [];
+  let at = 0;
+  for (let r = 0; r < ranges.length; r++) {
+    const count = counts[r]!;
+    if (count === 0) continue;
+    at += count;
+    let hash = stored[at - 1]!;
+    for (let i = at - 2; i >= at - count; i--) hash = nodeHash(stored[i]!, hash, sha256);
+    if (count > 1) memo?.set(ranges[r]![0], ranges[r]![1], hash.slice());
+    out[r] = hash;
+  }
+  return out as Hash[];
 }
 
 function checkSize(name: string, value: number): void {

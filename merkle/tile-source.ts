@@ -12,7 +12,7 @@
  */
 import { type Hash, type Sha256, HASH_SIZE, nobleSha256, nodeHashAt } from './hash.js';
 import { LafsError } from './errors.js';
-import type { HashSource } from './proof.js';
+import type { HashSource, RangeMemo } from './proof.js';
 import { TILE_HEIGHT, TILE_WIDTH, tileWidth } from './tiles.js';
 
 const TILE_BYTES = TILE_WIDTH * HASH_SIZE;
@@ -65,35 +65,66 @@ export class ExpandedTile {
   }
 }
 
-/** Bounded least-recently-used cache of expanded tiles, keyed by (level, index, width). */
-export class ExpandedTileCache {
-  readonly maxTiles: number;
-  private readonly map = new Map<string, ExpandedTile>();
-
-  constructor(maxTiles = 64) {
-    if (!Number.isInteger(maxTiles) || maxTiles < 0) throw new LafsError('bad-request', `tile cache size ${String(maxTiles)} is not a non-negative integer`);
-    this.maxTiles = maxTiles;
-  }
-
-  get(key: string): ExpandedTile | undefined {
+/** A bounded least-recently-used map (Map keeps insertion order; a hit is moved to the end). */
+class Lru<V> {
+  private readonly map = new Map<string, V>();
+  constructor(readonly max: number) {}
+  get(key: string): V | undefined {
     const hit = this.map.get(key);
     if (hit !== undefined) {
-      // Re-insert to mark as most recently used (Map keeps insertion order).
       this.map.delete(key);
       this.map.set(key, hit);
     }
     return hit;
   }
-
-  set(key: string, tile: ExpandedTile): void {
-    if (this.maxTiles === 0) return;
+  set(key: string, value: V): void {
+    if (this.max === 0) return;
     this.map.delete(key);
-    this.map.set(key, tile);
-    while (this.map.size > this.maxTiles) this.map.delete(this.map.keys().next().value!);
+    this.map.set(key, value);
+    while (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
   }
-
   get size(): number {
     return this.map.size;
+  }
+}
+
+/**
+ * Bounded cache of expanded tiles, keyed by (level, index, width), plus a small memo of
+ * right-edge range hashes (see RangeMemo). Both hold only immutable facts of one log, so one
+ * cache may serve every tree size of that log, but never two different logs.
+ */
+export class ExpandedTileCache implements RangeMemo {
+  readonly maxTiles: number;
+  private readonly tiles: Lru<ExpandedTile>;
+  private readonly ranges: Lru<Hash>;
+
+  constructor(maxTiles = 64, maxRanges = 256) {
+    if (!Number.isInteger(maxTiles) || maxTiles < 0) throw new LafsError('bad-request', `tile cache size ${String(maxTiles)} is not a non-negative integer`);
+    if (!Number.isInteger(maxRanges) || maxRanges < 0) throw new LafsError('bad-request', `range memo size ${String(maxRanges)} is not a non-negative integer`);
+    this.maxTiles = maxTiles;
+    this.tiles = new Lru(maxTiles);
+    this.ranges = new Lru(maxRanges);
+  }
+
+  getTile(key: string): ExpandedTile | undefined {
+    return this.tiles.get(key);
+  }
+
+  setTile(key: string, tile: ExpandedTile): void {
+    this.tiles.set(key, tile);
+  }
+
+  get(start: number, end: number): Hash | undefined {
+    return this.ranges.get(`${start}-${end}`);
+  }
+
+  set(start: number, end: number, hash: Hash): void {
+    this.ranges.set(`${start}-${end}`, hash);
+  }
+
+  /** Number of expanded tiles held. */
+  get size(): number {
+    return this.tiles.size;
   }
 }
 
@@ -119,16 +150,21 @@ export function tileHashSource(size: number, readTile: TileReader, sha256: Sha25
       throw new LafsError('bad-tile', `hash tile (${level}, ${index}) of width ${width} has ${bytes?.length} bytes, expected ${width * HASH_SIZE}`);
     }
     const tile = new ExpandedTile(bytes, width, sha256);
-    cache.set(key, tile);
+    cache.setTile(key, tile);
     return tile;
   }
 
   return {
+    rangeMemo: cache,
     async hashes(coords) {
       const out: Hash[] = new Array(coords.length);
       // Tiles missing from the cache are read once each, concurrently, then the gaps are filled.
       let pending: Map<string, Promise<ExpandedTile>> | undefined;
       let waiting: { slot: number; key: string; j: number; pos: number }[] | undefined;
+      let lastLevel = -1;
+      let lastIndex = -1;
+      let lastKey = '';
+      let lastTile: ExpandedTile | undefined;
       for (let slot = 0; slot < coords.length; slot++) {
         const { level, index } = coords[slot]!;
         if (!Number.isSafeInteger(level) || !Number.isSafeInteger(index) || level < 0 || index < 0 || level > 53) {
@@ -143,8 +179,20 @@ export function tileHashSource(size: number, readTile: TileReader, sha256: Sha25
         const tileIndex = Math.floor(index / perTile);
         const pos = index - tileIndex * perTile;
         const width = tileWidth(tileLevel, tileIndex, size);
-        const key = `${tileLevel}/${tileIndex}/${width}`;
-        const tile = cache.get(key);
+        // Proofs ask for runs of hashes from one tile: look the tile up once per run.
+        let tile: ExpandedTile | undefined;
+        let key: string;
+        if (tileLevel === lastLevel && tileIndex === lastIndex && lastTile !== undefined) {
+          tile = lastTile;
+          key = lastKey;
+        } else {
+          key = `${tileLevel}/${tileIndex}/${width}`;
+          tile = cache.getTile(key);
+          lastLevel = tileLevel;
+          lastIndex = tileIndex;
+          lastKey = key;
+          lastTile = tile;
+        }
         if (tile !== undefined) {
           out[slot] = tile.hash(j, pos);
           continue;

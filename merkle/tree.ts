@@ -34,6 +34,8 @@ export class IncrementalTree {
   private readonly edgeWidth: number[] = [];
   private readonly edgeIndex: number[] = [];
   private currentRoot: Hash;
+  /** Storage for compact[0]: the hash of a lone rightmost leaf. */
+  private readonly rightLeaf = new Uint8Array(HASH_SIZE);
 
   private constructor(sha256: Sha256) {
     this.sha256 = sha256;
@@ -74,7 +76,12 @@ export class IncrementalTree {
         start -= span;
         const hashes: Hash[] = [];
         for (let i = start; i < start + span; i++) hashes.push(bytes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
-        tree.compact[level * TILE_HEIGHT + j] = rootOfLeafHashes(hashes, sha256).slice();
+        let subtree = rootOfLeafHashes(hashes, sha256).slice();
+        if (level === 0 && j === 0) {
+          tree.rightLeaf.set(subtree);
+          subtree = tree.rightLeaf;
+        }
+        tree.compact[level * TILE_HEIGHT + j] = subtree;
       }
     }
     tree.currentRoot = tree.computeRoot();
@@ -112,8 +119,13 @@ export class IncrementalTree {
         }
         const left = compact[level];
         if (left === undefined) {
-          // A caller's leaf hash is copied before it is kept: the caller may reuse its buffer.
-          compact[level] = level === 0 ? carry.slice() : carry;
+          // A caller's leaf hash is copied before it is kept (the caller may reuse its buffer),
+          // into one buffer: a kept level-0 hash is always consumed before the next is kept.
+          if (level === 0) {
+            this.rightLeaf.set(carry);
+            carry = this.rightLeaf;
+          }
+          compact[level] = carry;
           break;
         }
         compact[level] = undefined;
