@@ -45,7 +45,7 @@ const { enums } = openpgp;
 /**
  * openpgp.js configuration used for parsing and for the cryptographic check only: its policy
  * switches are opened because the policy is decided here (MD5 stays refused everywhere; weak
- * hashes on data signatures are refused by `dataHashAllowed` with a clear reason).
+ * hashes on data signatures are refused by DATA_HASHES with a clear reason).
  */
 const cryptoConfig: openpgp.Config = {
   ...openpgp.config,
@@ -495,8 +495,10 @@ function reasonName(reason: number): string {
 
 /**
  * Expiry rule, as gpg: the key's expiry is the one stated by its newest self-signature (the key
- * "as it stands"), and the signature counts if made before that moment. A key that expired after
- * the signature is fine (gpg: "Good signature ... by an expired key"), with a warning. When the
+ * "as it stands"), and the signature counts if made before that moment (DESIGN.md section 3;
+ * gpg itself reports EXPKEYSIG whether the key expired before or after signing). A key that
+ * expired after the signature is fine (gpg: "Good signature ... by an expired key"), with a
+ * warning. When the
  * self-signature in force at T (the newest one not after T) said otherwise — the key was expired
  * by then and was extended later — or no self-signature predates T at all, the signature is still
  * accepted like gpg does, and the stricter view (Sequoia, openpgp.js) is recorded as a warning.
