@@ -354,27 +354,50 @@ function choosePrimaryUser(users: UserIdModel[]): UserIdModel | null {
   return ranked[0]!;
 }
 
-const KEY_CACHE_LIMIT = 1024;
-const keyCache = new Map<string, Promise<KeyModel>>();
-
-/** Parses and models a key, once per distinct key bytes (LRU, bounded). */
-function keyModelOf(publicKey: Uint8Array): Promise<KeyModel> {
-  const id = createHash('sha256').update(publicKey).digest('hex');
-  const hit = keyCache.get(id);
-  if (hit) {
-    keyCache.delete(id); // refresh LRU position
-    keyCache.set(id, hit);
-    return hit;
+/** A small least-recently-used map: the caches below hold at most `limit` entries. */
+class Lru<V> {
+  private readonly entries = new Map<string, V>();
+  constructor(private readonly limit: number) {}
+  get(key: string): V | undefined {
+    const value = this.entries.get(key);
+    if (value !== undefined) {
+      this.entries.delete(key); // most recent last
+      this.entries.set(key, value);
+    }
+    return value;
   }
-  const model = readPublicKey(publicKey).then(buildKeyModel);
-  keyCache.set(id, model);
-  if (keyCache.size > KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value!);
+  set(key: string, value: V): void {
+    this.entries.set(key, value);
+    if (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value!);
+  }
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+const CACHE_LIMIT = 1024;
+/** Parsed, checked keys by the SHA-256 of their bytes: the server sees the same builders' keys again and again. */
+const keyCache = new Lru<Promise<KeyModel>>(CACHE_LIMIT);
+/** minimizePublicKey results by the SHA-256 of the submitted key (every submission carries its builder's full key). */
+const minimalKeyCache = new Lru<Promise<Uint8Array>>(CACHE_LIMIT);
+
+const cacheId = (input: Uint8Array | string): string => createHash('sha256').update(input).digest('hex');
+
+/** Parses and models a key, once per distinct key bytes. */
+function keyModelOf(publicKey: Uint8Array): Promise<KeyModel> {
+  const id = cacheId(publicKey);
+  let model = keyCache.get(id);
+  if (!model) {
+    model = readPublicKey(publicKey).then(buildKeyModel);
+    keyCache.set(id, model);
+  }
   return model;
 }
 
-/** Empties the parsed-key cache (benchmarks measure the uncached path with it). */
+/** Empties the parsed-key and minimized-key caches (benchmarks measure the uncached path with it). */
 export function clearKeyCache(): void {
   keyCache.clear();
+  minimalKeyCache.clear();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -613,6 +636,16 @@ export function normalizeFingerprint(fingerprint: string): string {
  * deterministic. Throws LafsError('bad-key').
  */
 export async function minimizePublicKey(input: Uint8Array | string): Promise<Uint8Array> {
+  const id = cacheId(input);
+  let minimal = minimalKeyCache.get(id);
+  if (!minimal) {
+    minimal = minimize(input);
+    minimalKeyCache.set(id, minimal);
+  }
+  return (await minimal).slice(); // a copy: callers own what they get
+}
+
+async function minimize(input: Uint8Array | string): Promise<Uint8Array> {
   const model = await buildKeyModel(await readPublicKey(input));
   if (model.keySelfSignatures.length === 0) throw new LafsError('bad-key', 'public key: no valid self-signature (no self-signed user ID or direct-key signature)');
   const canSign = (sig: openpgp.SignaturePacket): boolean => !!sig.keyFlags && (sig.keyFlags[0]! & KEY_FLAG_SIGN) !== 0;
