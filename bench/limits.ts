@@ -14,6 +14,7 @@
 import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { clearKeyCache, verifyDetached } from '../attestation/openpgp.js';
+import { buildLeaf } from '../attestation/record.js';
 
 export type BenchKeyType = 'eddsa' | 'rsa3072';
 
@@ -88,6 +89,15 @@ export async function measureOpenpgpVerifyRate(ms = 2000, options: { type?: Benc
     const result = await verifyDetached(sample.statement, sample.signature, sample.publicKey);
     if (!result.ok) throw new Error(`bench signature did not verify: ${result.reason}`);
   });
+}
+
+/**
+ * Single-core rate of the whole submission path, record.ts buildLeaf (parse the statement,
+ * minimize the submitted full key, verify, encode), with the key caches warm (builds/s).
+ */
+export async function measureBuildLeafRate(ms = 2000, type: BenchKeyType = 'eddsa'): Promise<number> {
+  const sample = await signedSample(type);
+  return rate(ms, () => buildLeaf({ kind: 'lafs-attestation/v1', signed: sample.statement, signature: sample.signature, publicKey: sample.publicKey }));
 }
 
 /** openpgp.js's high-level verify with an already parsed key and signature message re-read each time (verifies/s). */

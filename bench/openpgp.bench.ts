@@ -5,13 +5,14 @@
  * Prints one JSON object: single-core rates of attestation/openpgp.ts verifyDetached (parsed key
  * cached, as the server runs, and uncached) for a legacy Ed25519 key (gpg's default) and an
  * RSA-3072 key over a ~500-byte statement; openpgp.js's own high-level verify with a parsed key
- * (the library's raw rate); node:crypto's raw Ed25519 primitive; and the VerifyPool's leaf rate
+ * (the library's raw rate); the whole submission path (record.ts buildLeaf, warm caches);
+ * node:crypto's raw Ed25519 primitive; and the VerifyPool's leaf rate
  * with 1 thread and with all cores. Every figure is the best of three rounds (the machine is shared). Run: node --expose-gc dist/bench/openpgp.bench.js [ms]
  */
 import { availableParallelism, cpus } from 'node:os';
 import { buildLeaf } from '../attestation/record.js';
 import { VerifyPool } from '../attestation/verify-pool.js';
-import { measureNodeEd25519Rate, measureOpenpgpJsRate, measureOpenpgpVerifyRate, sampleStatement, signedSample, type BenchKeyType } from './limits.js';
+import { measureBuildLeafRate, measureNodeEd25519Rate, measureOpenpgpJsRate, measureOpenpgpVerifyRate, sampleStatement, signedSample, type BenchKeyType } from './limits.js';
 
 const ms = Number(process.argv[2] ?? 2000);
 const round = (n: number): number => Math.round(n);
@@ -59,6 +60,7 @@ const singleCore = {
   eddsaUncachedKey: round(await measureOpenpgpVerifyRate(ms, { type: 'eddsa', cachedKey: false })),
   rsa3072CachedKey: round(await measureOpenpgpVerifyRate(ms, { type: 'rsa3072' })),
   rsa3072UncachedKey: round(await measureOpenpgpVerifyRate(ms, { type: 'rsa3072', cachedKey: false })),
+  buildLeafEddsa: round(await measureBuildLeafRate(ms, 'eddsa')),
   openpgpJsEddsa: round(await measureOpenpgpJsRate(ms, 'eddsa')),
   openpgpJsRsa3072: round(await measureOpenpgpJsRate(ms, 'rsa3072')),
   nodeCryptoEd25519Raw: round(await measureNodeEd25519Rate(ms)),
