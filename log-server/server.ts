@@ -42,12 +42,12 @@ export function dbDir(dataDir: string): string {
 }
 
 /** Opens the store and checks it belongs to this key (origin recorded on first start). */
-export async function openDataDir(dataDir: string, origin: string | undefined): Promise<{ store: Store; signer: CheckpointSigner; created: boolean }> {
+export async function openDataDir(dataDir: string, origin: string | undefined, options: { writeBufferSize?: number } = {}): Promise<{ store: Store; signer: CheckpointSigner; created: boolean }> {
   if (!existsSync(join(dataDir, 'checkpoint.key')) && existsSync(join(dbDir(dataDir), 'CURRENT'))) {
     throw new LafsError('io', `${dataDir} has a database but no checkpoint.key: restore the key from a backup; a new key would not match the log's checkpoints`);
   }
   const { signer, created } = CheckpointSigner.loadOrCreate(dataDir, origin);
-  const store = await Store.open(dbDir(dataDir));
+  const store = await Store.open(dbDir(dataDir), options);
   try {
     const storedOrigin = await store.meta('origin');
     if (storedOrigin === undefined) {

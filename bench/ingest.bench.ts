@@ -1,0 +1,109 @@
+/**
+ * Sustained ingestion of signed attestations over HTTP into a real `lafs-log serve` process
+ * (DESIGN.md section 6; issue 3 benchmark): entries/s and acknowledgement latency (p50/p99) with
+ * one client and with many concurrent clients, the data-dir bytes per entry, and, measured in the
+ * same run, the one-core OpenPGP verify rate the target is expressed in:
+ *   target: ingestion >= 1.0 x (one-core openpgp.js verify rate x cores).
+ * The load generator runs on the same machine and takes CPU from the server: figures are a floor.
+ *
+ * Run: node --expose-gc dist/bench/ingest.bench.js   (prints one JSON object)
+ */
+import { execFileSync } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { availableParallelism } from 'node:os';
+import { measureOpenpgpJsRate, measureOpenpgpVerifyRate } from './limits.js';
+import { startServer } from '../test/helpers/server.js';
+import { attestationBody, makeBuilder, randomStatement } from '../test/helpers/submissions.js';
+
+const SINGLE = Number(process.env.INGEST_SINGLE ?? 300);
+const MANY = Number(process.env.INGEST_MANY ?? 4000);
+const CLIENTS = Number(process.env.INGEST_CLIENTS ?? 64);
+
+const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
+
+function post(url: URL, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function ingest(url: URL, bodies: string[], clients: number) {
+  const latencies: number[] = [];
+  let next = 0;
+  let failures = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++]!;
+        const t = performance.now();
+        const status = await post(url, body);
+        latencies.push(performance.now() - t);
+        if (status !== 201) failures++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    entries: bodies.length,
+    clients,
+    entriesPerSecond: Math.round(bodies.length / seconds),
+    ackLatencyMs: { p50: +percentile(latencies, 50).toFixed(2), p99: +percentile(latencies, 99).toFixed(2) },
+    failures,
+  };
+}
+
+const cores = availableParallelism();
+const openpgpJsOneCore = Math.round(await measureOpenpgpJsRate(3000, 'eddsa'));
+const projectVerifyOneCore = Math.round(await measureOpenpgpVerifyRate(3000, { type: 'eddsa' }));
+
+process.stderr.write(`ingest: signing ${SINGLE + MANY} submissions\n`);
+const builders = await Promise.all(Array.from({ length: 16 }, (_, i) => makeBuilder(`Bench Builder ${i}`)));
+const bodies: string[] = [];
+for (let i = 0; i < SINGLE + MANY; i += 200) {
+  const chunk = await Promise.all(Array.from({ length: Math.min(200, SINGLE + MANY - i) }, (_, k) => attestationBody(builders[(i + k) % builders.length]!, randomStatement({ artifacts: 3 }))));
+  bodies.push(...chunk.map((b) => JSON.stringify(b)));
+}
+
+const server = await startServer({ origin: 'bench.example/lafs-log' });
+const url = new URL('/v1/entries', server.url);
+// Warm-up: workers parse each builder key once (then cached), JIT.
+await ingest(url, bodies.splice(0, 64), 16);
+process.stderr.write('ingest: one client\n');
+const single = await ingest(url, bodies.splice(0, SINGLE), 1);
+process.stderr.write(`ingest: ${CLIENTS} clients\n`);
+const many = await ingest(url, bodies.splice(0, MANY), CLIENTS);
+
+const metrics = await (await fetch(new URL('/metrics', server.url))).text();
+const batches = Number(/^lafs_batch_size_count (\d+)$/m.exec(metrics)?.[1] ?? 0);
+const logged = Number(/^lafs_log_entries (\d+)$/m.exec(metrics)?.[1] ?? 0);
+const rssMb = Math.round(Number(/VmRSS:\s+(\d+)/.exec(execFileSync('cat', [`/proc/${server.process.pid}/status`], { encoding: 'utf8' }))?.[1] ?? 0) / 1024);
+await server.stop();
+const dataBytes = Number(execFileSync('du', ['-sb', server.dataDir], { encoding: 'utf8' }).split('\t')[0]);
+
+const limit = openpgpJsOneCore * cores;
+console.log(
+  JSON.stringify({
+    bench: 'ingest',
+    cores,
+    limit: { openpgpJsVerifyPerSecondOneCore: openpgpJsOneCore, projectVerifyPerSecondOneCore: projectVerifyOneCore, target: `>= ${limit} entries/s (openpgp.js one-core rate x ${cores} cores)` },
+    single,
+    concurrent: many,
+    ratioToTarget: +(many.entriesPerSecond / limit).toFixed(2),
+    meanBatchSize: batches ? +(logged / batches).toFixed(1) : null,
+    logSize: logged,
+    dataDirBytesPerEntry: Math.round(dataBytes / logged),
+    serverRssMb: rssMb,
+  }),
+);
+agent.destroy();

@@ -1,0 +1,148 @@
+/**
+ * Inclusion proofs on a log of 1M entries (issue 3 benchmark; targets: proof p99 < 2 ms, server
+ * RSS < 300 MB at 1M entries), plus the data-dir bytes per entry of that log.
+ *
+ * The 1M-entry data dir is bulk-loaded fast through the server's own store and tree layer
+ * (log-server/store.ts, merkle IncrementalTree: the same key layout and tiles the sequencer
+ * writes), with synthetic leaves and unsynced batches, then served by the real `lafs-log serve`
+ * process. Proof latency is measured over HTTP (what a client sees) and in-process from the
+ * stored tiles (the server's share). The machine's limit measured in the same run: raw SHA-256
+ * rate of node:crypto on 64-byte inputs (what proof construction costs in hashing).
+ *
+ * Run: node --expose-gc dist/bench/proofs.bench.js   (PROOF_ENTRIES=N to change the size)
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Agent, get } from 'node:http';
+import { nodeSha256 } from '../attestation/node-crypto.js';
+import { leafHash } from '../merkle/hash.js';
+import { IncrementalTree } from '../merkle/tree.js';
+import { verifyInclusion } from '../merkle/proof.js';
+import { LogReader } from '../log-server/reader.js';
+import { openDataDir } from '../log-server/server.js';
+import { TileCache } from '../log-server/tile-cache.js';
+import type { NewEntry } from '../log-server/store.js';
+import { startServer } from '../test/helpers/server.js';
+import { tempDir } from '../test/helpers/tmp.js';
+
+const ENTRIES = Number(process.env.PROOF_ENTRIES ?? 1_000_000);
+const LEAF_BYTES = Number(process.env.PROOF_LEAF_BYTES ?? 600); // a typical Ed25519 attestation leaf is ~600-1100 bytes
+const REQUESTS = Number(process.env.PROOF_REQUESTS ?? 5000);
+const ORIGIN = 'proofs.bench.example/lafs-log';
+const BATCH = 8192;
+
+function percentiles(samples: number[]) {
+  const s = [...samples].sort((a, b) => a - b);
+  const p = (q: number) => +s[Math.min(s.length - 1, Math.floor(q * s.length))]!.toFixed(3);
+  return { p50: p(0.5), p99: p(0.99), max: +s[s.length - 1]!.toFixed(3) };
+}
+
+function sha256Rate(): number {
+  const input = randomBytes(65);
+  let n = 0;
+  const start = performance.now();
+  while (performance.now() - start < 1000) {
+    for (let i = 0; i < 1000; i++) nodeSha256(input);
+    n += 1000;
+  }
+  return Math.round(n / ((performance.now() - start) / 1000));
+}
+
+// ---- bulk load ----
+const dataDir = tempDir('lafs-proofs-bench-');
+const loadStart = performance.now();
+{
+  const { store, signer } = await openDataDir(dataDir, ORIGIN, { writeBufferSize: 64 << 20 });
+  const tree = IncrementalTree.empty(nodeSha256);
+  for (let first = 0; first < ENTRIES; first += BATCH) {
+    const count = Math.min(BATCH, ENTRIES - first);
+    const entries: NewEntry[] = new Array(count);
+    // Random bytes: as incompressible as signatures and keys, so the bytes per entry are honest.
+    const block = randomBytes(count * LEAF_BYTES);
+    for (let i = 0; i < count; i++) {
+      const leaf = block.subarray(i * LEAF_BYTES, (i + 1) * LEAF_BYTES);
+      entries[i] = { leaf, leafHash: leafHash(leaf, nodeSha256), meta: { builder: 'ab'.repeat(20), warnings: [], receivedAt: new Date().toISOString() }, rows: [] };
+    }
+    const appended = tree.append(entries.map((e) => e.leafHash));
+    const checkpoint = signer.sign({ size: appended.size, root: appended.root });
+    const last = first + count >= ENTRIES;
+    await store.commit({ firstIndex: first, entries, tiles: appended.tiles, checkpoint }, { sync: last, indexRows: false });
+  }
+  await store.close();
+}
+const loadSeconds = (performance.now() - loadStart) / 1000;
+const dataBytes = Number(execFileSync('du', ['-sb', dataDir], { encoding: 'utf8' }).split('\t')[0]);
+process.stderr.write(`proofs: loaded ${ENTRIES} entries in ${loadSeconds.toFixed(1)} s, ${dataBytes} bytes\n`);
+
+// ---- in-process: proofs from stored tiles, as the server makes them ----
+let inProcess;
+{
+  const { store, signer } = await openDataDir(dataDir, ORIGIN);
+  const tiles = new TileCache(store);
+  const { Sequencer } = await import('../log-server/sequencer.js');
+  const sequencer = await Sequencer.open(store, signer, tiles);
+  const reader = new LogReader(store, tiles, () => sequencer.state);
+  const samples: number[] = [];
+  for (let i = 0; i < REQUESTS; i++) {
+    const index = Math.floor(Math.random() * ENTRIES);
+    const t = performance.now();
+    await reader.inclusionProof(index, ENTRIES);
+    samples.push(performance.now() - t);
+  }
+  inProcess = percentiles(samples.slice(500));
+  await sequencer.close();
+  await store.close();
+}
+
+// ---- over HTTP against the real server ----
+const server = await startServer({ dataDir, origin: ORIGIN });
+const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+function fetchJson(path: string): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    get(new URL(path, server.url), { agent }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+    }).on('error', reject);
+  });
+}
+const rss = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(execFileSync('cat', [`/proc/${server.process.pid}/status`], { encoding: 'utf8' }))?.[1] ?? 0) / 1024);
+const rssAtStart = rss();
+const samples: number[] = [];
+let verified = 0;
+for (let i = 0; i < REQUESTS; i++) {
+  const index = Math.floor(Math.random() * ENTRIES);
+  const t = performance.now();
+  const r = await fetchJson(`/v1/proof/inclusion?index=${index}`);
+  samples.push(performance.now() - t);
+  if (r.status !== 200) throw new Error(`proof ${index}: ${r.status}`);
+  if (i % 50 === 0) {
+    const proof = (r.body.proof as string[]).map((p) => new Uint8Array(Buffer.from(p, 'base64')));
+    const cp = await fetchJson('/v1/log');
+    if (cp.body.size !== ENTRIES) throw new Error('size');
+    // Verify against the root from the checkpoint note.
+    const note = await new Promise<string>((resolve) => get(new URL('/checkpoint', server.url), { agent }, (res) => { let s = ''; res.on('data', (d) => (s += d)); res.on('end', () => resolve(s)); }));
+    const root = new Uint8Array(Buffer.from(note.split('\n')[2]!, 'base64'));
+    if (verifyInclusion(new Uint8Array(Buffer.from(r.body.leafHash, 'base64')), index, ENTRIES, proof, root, nodeSha256).ok) verified++;
+  }
+}
+const rssAfter = rss();
+const hwm = Math.round(Number(/VmHWM:\s+(\d+)/.exec(execFileSync('cat', [`/proc/${server.process.pid}/status`], { encoding: 'utf8' }))?.[1] ?? 0) / 1024);
+await server.stop();
+agent.destroy();
+
+console.log(
+  JSON.stringify({
+    bench: 'proofs',
+    entries: ENTRIES,
+    leafBytes: LEAF_BYTES,
+    limit: { sha256PerSecond64B: sha256Rate() },
+    bulkLoadSeconds: +loadSeconds.toFixed(1),
+    dataDirBytesPerEntry: Math.round(dataBytes / ENTRIES),
+    dataDirBytesPerEntryOverLeaf: Math.round(dataBytes / ENTRIES - LEAF_BYTES),
+    inclusionProofMs: { http: percentiles(samples.slice(500)), inProcess },
+    proofsVerified: `${verified}/${Math.ceil(REQUESTS / 50)}`,
+    serverRssMb: { afterStart: rssAtStart, afterProofs: rssAfter, peak: hwm },
+    targets: { proofP99Ms: 2, rssMb: 300 },
+  }),
+);
