@@ -9,6 +9,7 @@
 import test from 'ava';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import * as openpgp from 'openpgp';
 import { fingerprintOf, minimizePublicKey, normalizeFingerprint, readSignature, verifyDetached, type SignatureCheck } from '../../attestation/openpgp.js';
 import { LafsError, type Checked } from '../../merkle/errors.js';
@@ -305,4 +306,29 @@ test('the node:crypto engine and openpgp.js agree on gpg signatures of every key
       }
     }
   }
+});
+
+test('hostile bytes: mutated signatures and keys never throw, and whatever still verifies names the same builder', async (t) => {
+  const { privateKey, publicKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: 'F', email: 'f@example.org' }], format: 'object' });
+  const signature = (await openpgp.sign({ message: await openpgp.createMessage({ binary: statement }), signingKeys: privateKey, detached: true, format: 'binary' })) as Uint8Array;
+  const keyBytes = publicKey.write() as Uint8Array;
+  const builder = publicKey.getFingerprint();
+  ok(t, await verifyDetached(statement, signature, keyBytes));
+  const mutate = (bytes: Uint8Array, edits: { at: number; value: number }[], cut: number): Uint8Array => {
+    const out = bytes.slice(0, Math.max(0, bytes.length - cut));
+    for (const { at, value } of edits) if (out.length > 0) out[at % out.length] = value;
+    return out;
+  };
+  const edit = fc.record({ at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) });
+  await fc.assert(
+    fc.asyncProperty(fc.boolean(), fc.array(edit, { minLength: 1, maxLength: 4 }), fc.integer({ min: 0, max: 3 }), async (onKey, edits, cut) => {
+      const sig = onKey ? signature : mutate(signature, edits, cut);
+      const key = onKey ? mutate(keyBytes, edits, cut) : keyBytes;
+      const result = await verifyDetached(statement, sig, key);
+      if (result.ok) return result.value.builder === builder;
+      return typeof result.reason === 'string' && result.reason.length > 0;
+    }),
+    { numRuns: 300 },
+  );
+  t.pass();
 });

@@ -103,3 +103,19 @@ test('requests still in flight when the pool closes reject instead of hanging', 
   t.true(settled.some((s) => s.status === 'rejected'));
   t.throws(() => new VerifyPool({ threads: 0 }), { instanceOf: LafsError });
 });
+
+test('a worker that dies is replaced: its in-flight requests answer { ok: false }, later ones verify', async (t) => {
+  const pool = new VerifyPool({ threads: 1 });
+  try {
+    t.true((await pool.verify(leaves[0]!.bytes)).ok);
+    const inFlight = leaves.slice(0, 5).map((l) => pool.verify(l.bytes));
+    // Kill the only worker from outside, as a crash would.
+    await (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0]!.worker.terminate();
+    const results = await Promise.all(inFlight);
+    t.true(results.some((r) => !r.ok && /worker failed/.test(r.reason)), JSON.stringify(results.map((r) => r.ok)));
+    const after = await pool.verify(leaves[1]!.bytes);
+    t.true(after.ok);
+  } finally {
+    await pool.close();
+  }
+});
