@@ -51,7 +51,7 @@ function zodMessage(error: z.ZodError): string {
   if (!issue) return 'invalid body';
   if (issue.code === 'unrecognized_keys') return `unknown field(s): ${issue.keys.join(', ')}`;
   const path = issue.path.length ? issue.path.join('.') : 'body';
-  return `${path}: ${issue.message}`;
+  return `${path}: ${issue.message.replace(/^Invalid input: /, '')}`;
 }
 
 /** An OpenPGP object in the JSON body: ASCII-armored text as it is, or standard base64 of the binary. */

@@ -56,7 +56,10 @@ export async function startServer(options: { dataDir?: string; origin?: string; 
 
   const signal = async (sig: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    // Bounded: a server that does not stop within 15 s is killed (and the test sees signalCode SIGKILL).
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     await exited;
+    clearTimeout(timer);
   };
   return { ...banner, dataDir, process: child, log: () => stderr, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') };
 }
