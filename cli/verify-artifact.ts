@@ -170,7 +170,9 @@ export async function verifyArtifact(options: VerifyArtifactOptions): Promise<Ve
       ...(options.platform !== undefined ? { platform: options.platform } : {}),
       ...(options.name !== undefined ? { name: options.name } : {}),
     });
-    for (const e of verified.entries) for (const w of e.signature.warnings) warnings.push(`entry ${e.index} (builder ${e.signature.builder}): ${w}`);
+    // Policy objections a stricter OpenPGP implementation would raise (e.g. key expired since), for the entries the verdict rests on.
+    const decisive = new Set(verdict.decisive?.indices ?? []);
+    for (const e of verified.entries) if (decisive.has(e.index)) for (const w of e.signature.warnings) warnings.push(`entry ${e.index} (builder ${e.signature.builder}): ${w}`);
     return { kind: 'verdict', exitCode: verdict.exitCode, sha256, verdict, log: state, trust, entries: verified.entries.length, warnings: [...verdict.warnings, ...warnings] };
   } catch (error) {
     if (error instanceof LogFailure) return { kind: 'log-failure', exitCode: ExitCode.logFailure, sha256, reason: error.message, log, trust, warnings };
