@@ -11,6 +11,7 @@ import { run, type RunResult } from '../helpers/process.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { tempDir } from '../helpers/tmp.js';
 import { GpgHome } from '../helpers/gpg.js';
+import { mirrorLog } from '../helpers/mirror.js';
 
 const work = tempDir('lafs-cli-e2e-');
 let server: RunningServer;
@@ -183,6 +184,24 @@ test.serial('lafs get, proof and submit (idempotent) against the live log', asyn
   const receiptIndex = /^index (\d+)$/m.exec(readFileSync(join(work, 'Alice-x86_64.statement.tlog-proof'), 'utf8'))![1];
   t.regex(again.stdout, new RegExp(`^index ${receiptIndex}\nleaf-hash [A-Za-z0-9+/]{43}=\nbuilder ${keys.Alice!.fingerprint}\nalready logged`));
   ok(t, await lafs(['get', ...logArgs(), '--index', '999']), 2);
+});
+
+test.serial('against a static tile mirror: get and proof work from tiles; lafs-verify needs the lookup API and says so (exit 2)', async (t) => {
+  const mirror = await mirrorLog(server.url);
+  try {
+    const args = ['--log', mirror.url, '--vkey', server.verifierKey];
+    const get = await lafs(['get', ...args, '--index', '1', '--json']);
+    ok(t, get, 0);
+    t.is(JSON.parse(get.stdout).index, 1);
+    const proof = await lafs(['proof', ...args, '--index', '1']);
+    ok(t, proof, 0);
+    t.regex(proof.stdout, /^c2sp\.org\/tlog-proof@v1\nindex 1\n/);
+    const v = await verify([app, ...args, '--trust', trustAll]);
+    ok(t, v, 2);
+    t.regex(v.stderr, /static tile mirror/);
+  } finally {
+    await mirror.close();
+  }
 });
 
 test.serial('bundle, then offline verification with the server stopped; any flipped byte of proof, entry or checkpoint: exit 5', async (t) => {
