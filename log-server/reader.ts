@@ -9,8 +9,8 @@ import { encodeEntryBundle } from '../merkle/bundle.js';
 import { LafsError } from '../merkle/errors.js';
 import { leafHash, type Hash } from '../merkle/hash.js';
 import { makeConsistencyProof, makeInclusionProof } from '../merkle/proof.js';
-import { ExpandedTileCache, tileHashSource } from '../merkle/tile-source.js';
 import { TILE_WIDTH, tileWidth, type TileRef } from '../merkle/tiles.js';
+import { StoredHashes } from './proof-source.js';
 import type { LogState } from './sequencer.js';
 import type { EntryMeta, Store } from './store.js';
 import type { TileCache } from './tile-cache.js';
@@ -18,10 +18,11 @@ import type { TileCache } from './tile-cache.js';
 export interface TileAnswer { bytes: Uint8Array; full: boolean }
 
 export class LogReader {
-  /** Tiles expanded into their internal levels, shared by all requests (keyed by width, so never stale). */
-  private readonly expanded = new ExpandedTileCache(1024);
+  private readonly hashes: StoredHashes;
 
-  constructor(private readonly store: Store, private readonly tiles: TileCache, readonly state: () => LogState) {}
+  constructor(private readonly store: Store, private readonly tiles: TileCache, readonly state: () => LogState) {
+    this.hashes = new StoredHashes(tiles.stored, nodeSha256);
+  }
 
   get size(): number {
     return this.state().size;
@@ -58,13 +59,13 @@ export class LogReader {
 
   async inclusionProof(index: number, size: number): Promise<Hash[]> {
     if (index >= size) throw new LafsError('out-of-range', `index ${index} is not below size ${size}`);
-    return makeInclusionProof(index, size, tileHashSource(size, this.tiles.read, nodeSha256, { cache: this.expanded }), nodeSha256);
+    return makeInclusionProof(index, size, this.hashes.source(size), nodeSha256);
   }
 
   async consistencyProof(from: number, to: number): Promise<Hash[]> {
     if (from < 1 || from > to) throw new LafsError('out-of-range', `from ${from} must be between 1 and to (${to})`);
     if (to > this.size) throw new LafsError('out-of-range', `to ${to} is beyond the log size ${this.size}`);
-    return makeConsistencyProof(from, to, tileHashSource(to, this.tiles.read, nodeSha256, { cache: this.expanded }), nodeSha256);
+    return makeConsistencyProof(from, to, this.hashes.source(to), nodeSha256);
   }
 
   /** Index of a logged leaf hash (under the current checkpoint), or undefined. */

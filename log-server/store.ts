@@ -9,7 +9,9 @@
  *   'L' u64 index                              -> leaf bytes (entry bundles are built from these)
  *   'E' u64 index                              -> entry metadata JSON {builder, warnings, receivedAt}
  *   'T' u8 level u64 index                     -> hash tile at its current width (width*32 bytes);
- *                                                 a full tile (256 hashes) never changes again
+ *                                                 a full tile never changes again and is stored
+ *                                                 expanded: its 256 hashes, then its internal
+ *                                                 levels (proof-source.ts); served: the first 256
  *   'H' leafHash(32)                           -> u64 index (idempotent submissions, lookup by leaf hash)
  *   'A' sha256(32) u64 index u16 n             -> lookup row JSON {builder, source, platform, name}
  *   'S' source 00 platform 00 name 00 u64 index u16 n -> lookup row JSON {builder, hash}
@@ -28,7 +30,9 @@
 import { Level } from 'level';
 import { LafsError } from '../merkle/errors.js';
 import type { Hash } from '../merkle/hash.js';
-import type { HashTile } from '../merkle/tiles.js';
+import { TILE_WIDTH, type HashTile } from '../merkle/tiles.js';
+import { nodeSha256 } from '../attestation/node-crypto.js';
+import { expandFullTile } from './proof-source.js';
 
 export const LAYOUT_VERSION = '1';
 
@@ -107,6 +111,11 @@ function prefixRange(prefix: Buffer): { gte: Buffer; lt: Buffer } {
   return { gte: prefix, lt: lt.subarray(0, i + 1) };
 }
 
+/** The stored form of a tile: full tiles expanded (computed once, when the tile fills). */
+export function storedTile(t: HashTile): Uint8Array {
+  return t.width === TILE_WIDTH ? expandFullTile(t.hashes, nodeSha256) : t.hashes;
+}
+
 function json(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value), 'utf8');
 }
@@ -175,7 +184,7 @@ export class Store {
 
   // ---- tiles ----
 
-  /** Hash tile (level, index) at its stored (current) width, or undefined. */
+  /** Hash tile (level, index) as stored (current width; a full tile expanded), or undefined. */
   tile(level: number, index: number): Promise<Uint8Array | undefined> {
     return this.db.get(keys.tile(level, index));
   }
@@ -225,7 +234,7 @@ export class Store {
         ops.push({ type: 'put', key: keys.byName(row, index, n), value: json({ builder: row.builder, hash: row.sha256 }) });
       });
     });
-    for (const t of batch.tiles) ops.push({ type: 'put', key: keys.tile(t.level, t.index), value: buf(t.hashes) });
+    for (const t of batch.tiles) ops.push({ type: 'put', key: keys.tile(t.level, t.index), value: buf(storedTile(t)) });
     ops.push({ type: 'put', key: keys.checkpoint(), value: Buffer.from(batch.checkpoint, 'utf8') });
     return ops;
   }

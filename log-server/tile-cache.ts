@@ -4,13 +4,14 @@
  * touches stay hot; level-0 tiles come and go. The sequencer writes through: after each durable
  * batch it hands over the changed tiles, so a cached tile is never older than the store.
  *
+ * Values are cached in their stored form (full tiles expanded, see proof-source.ts).
  * Tiles only grow by appending hashes, so a tile stored wider than a reader's tree size is cut to
  * the width that size implies: readers of an older checkpoint see exactly their tree.
  */
 import type { HashTile } from '../merkle/tiles.js';
 import type { TileReader } from '../merkle/tile-source.js';
 import { HASH_SIZE } from '../merkle/hash.js';
-import type { Store } from './store.js';
+import { storedTile, type Store } from './store.js';
 
 export class TileCache {
   private readonly tiles = new Map<string, Uint8Array>();
@@ -30,28 +31,34 @@ export class TileCache {
     }
   }
 
-  /** A merkle TileReader: the tile's first `width` hashes, or undefined if the store has fewer. */
-  readonly read: TileReader = async (level, index, width) => {
+  /** The stored value of tile (level, index): width*32 bytes, or for a full tile its expanded form. */
+  readonly stored = async (level: number, index: number, need = 0): Promise<Uint8Array | undefined> => {
     const key = TileCache.key(level, index);
-    const need = width * HASH_SIZE;
     let bytes = this.tiles.get(key);
     if (bytes !== undefined && bytes.length >= need) {
       this.tiles.delete(key); // refresh its LRU position
       this.tiles.set(key, bytes);
-    } else {
-      // Not cached, or cached narrower than needed (a read that raced a batch): the store decides.
-      bytes = await this.store.tile(level, index);
-      if (bytes === undefined) return undefined;
-      // A batch may have cached a newer (wider) version meanwhile; keep the wider.
-      const now = this.tiles.get(key);
-      if (now === undefined || now.length < bytes.length) this.remember(key, bytes);
+      return bytes;
     }
-    return bytes.length < need ? undefined : bytes.subarray(0, need);
+    // Not cached, or cached narrower than needed (a read that raced a batch): the store decides.
+    bytes = await this.store.tile(level, index);
+    if (bytes === undefined) return undefined;
+    // A batch may have cached a newer (wider) version meanwhile; keep the wider.
+    const now = this.tiles.get(key);
+    if (now === undefined || now.length < bytes.length) this.remember(key, bytes);
+    return bytes;
+  };
+
+  /** A merkle TileReader: the tile's first `width` hashes, or undefined if the store has fewer. */
+  readonly read: TileReader = async (level, index, width) => {
+    const need = width * HASH_SIZE;
+    const bytes = await this.stored(level, index, need);
+    return bytes === undefined || bytes.length < need ? undefined : bytes.subarray(0, need);
   };
 
   /** Write-through after a durable batch. */
   update(tiles: readonly HashTile[]): void {
-    for (const t of tiles) this.remember(TileCache.key(t.level, t.index), t.hashes);
+    for (const t of tiles) this.remember(TileCache.key(t.level, t.index), storedTile(t));
   }
 
   /** Drops everything (after a failed write, when the store is the only truth). */
