@@ -27,6 +27,11 @@ const logFailureCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'bad-checkpoint', 'bad-note', 'bad-tile', 'bad-proof', 'bad-leaf', 'bad-bundle', 'inconsistent',
 ]);
 
+/** True when the error says what the log (or a bundle made from it) gave us does not verify. */
+export function isLogFailure(error: unknown): error is LafsError {
+  return error instanceof LafsError && logFailureCodes.has(error.code);
+}
+
 /** Exit code for an error thrown by a command. */
 export function exitCodeFor(error: unknown): ExitCodeValue {
   if (error instanceof LafsError) {

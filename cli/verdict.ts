@@ -85,10 +85,6 @@ function sameSubject(a: Subject, b: Subject): boolean {
   return a.source === b.source && a.platform === b.platform && a.name === b.name;
 }
 
-function subjectKey(s: Subject): string {
-  return JSON.stringify([s.source, s.platform, s.name]);
-}
-
 export function describeSubject(s: Subject): string {
   return `${s.name} (source ${s.source}, platform ${s.platform ?? 'unlabelled'})`;
 }
@@ -191,5 +187,3 @@ export function attestationsOf(entries: readonly { index: number; builder: strin
 function bareHex(digest: string): string {
   return (digest.startsWith('sha256:') ? digest.slice(7) : digest).toLowerCase();
 }
-
-export { subjectKey };

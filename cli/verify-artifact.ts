@@ -16,7 +16,7 @@ import { parseVerifierKey, type NoteVerifier } from '../merkle/note.js';
 import { nodeEd25519 } from '../attestation/node-crypto.js';
 import { loadCheckpoint, saveCheckpoint, type RememberedCheckpoint } from './config.js';
 import { fromBase64Strict, toBase64 } from './encoding.js';
-import { ExitCode } from './errors.js';
+import { ExitCode, isLogFailure } from './errors.js';
 import { gatherBundle } from './gather.js';
 import { sha256File } from './hash-file.js';
 import { parseBundle, verifyBundle, type ProofBundle, type VerifiedBundle } from './proof-bundle.js';
@@ -49,17 +49,11 @@ export type VerifyArtifactResult =
   | { kind: 'verdict'; exitCode: 0 | 3 | 4; sha256: string; verdict: Verdict; log: LogState; trust: TrustSet; entries: number; warnings: string[] }
   | { kind: 'log-failure'; exitCode: 5; sha256: string; reason: string; log: Partial<LogState> | null; trust: TrustSet; warnings: string[] };
 
-const LOG_FAILURE_CODES = new Set(['bad-checkpoint', 'bad-note', 'bad-tile', 'bad-proof', 'bad-leaf', 'bad-bundle', 'inconsistent']);
-
-/** A LafsError that says the log (or bundle) failed verification, as opposed to an I/O or usage problem. */
-function isLogFailure(error: unknown): error is LafsError {
-  return error instanceof LafsError && LOG_FAILURE_CODES.has(error.code);
-}
-
 function rememberedAsCheckpoint(r: RememberedCheckpoint): Checkpoint {
   return { origin: r.origin, size: r.size, root: fromBase64Strict(r.root, 'remembered checkpoint root'), extensions: [] };
 }
 
+/** The log or bundle failed verification: becomes a verdict of exit 5, not a thrown error. */
 class LogFailure extends Error {}
 
 /** Online: checks the new checkpoint against the remembered one with a consistency proof. */

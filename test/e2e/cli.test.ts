@@ -12,6 +12,8 @@ import { startServer, type RunningServer } from '../helpers/server.js';
 import { tempDir } from '../helpers/tmp.js';
 import { GpgHome } from '../helpers/gpg.js';
 import { mirrorLog } from '../helpers/mirror.js';
+import { generateKeyPair } from '../../merkle/note.js';
+import { nodeEd25519 } from '../../attestation/node-crypto.js';
 
 const work = tempDir('lafs-cli-e2e-');
 let server: RunningServer;
@@ -152,6 +154,13 @@ test.serial('one trusted builder attests a different hash for the same name: exi
   ok(t, carols, 4);
   ok(t, r2, 0);
   t.regex(r2.stdout, /warning: untrusted builder/);
+});
+
+test.serial('a checkpoint signed by another key than --vkey: exit 5', async (t) => {
+  const impostor = generateKeyPair(server.origin, nodeEd25519).verifierKey;
+  const r = await verify([app, '--log', server.url, '--vkey', impostor, '--trust', trustAll, '--json']);
+  ok(t, r, 5);
+  t.is(JSON.parse(r.stdout).status, 'log-failure');
 });
 
 test.serial('the verifier remembers the checkpoint and proves consistency on the next run', async (t) => {
