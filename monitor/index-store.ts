@@ -14,8 +14,12 @@
  *   meta!changed                      JSON { at, note }: when the checkpoint last grew or was re-signed
  *   meta!stall-alerted                note text of the checkpoint a stalled-log alert was raised for
  *   meta!seq                          decimal: next alert sequence number
- *   claim!K!<hash>!<builder>!<index>  JSON StoredClaim   (index zero-padded to 15 digits)
- *   conflict!K!<conflict id>          alert id that reported it (dedup of disagreement alerts)
+ *   key!K!c!<hash>!<builder>!<index>  JSON StoredClaim   (index zero-padded to 15 digits)
+ *   key!K!x!<conflict id>             alert id that reported it (dedup of disagreement alerts)
+ *   known!K                           '' once K has a claim: one getMany per batch tells which keys
+ *                                     need their range read at all (most keys of a batch are new)
+ *                                     (claims and conflict marks share the prefix key!K! so one
+ *                                     range read loads everything known about a key)
  *   dispute!K                         JSON DisputeRecord: an open disagreement, with every claim
  *   builder!<fingerprint>             decimal: index of the builder's first entry
  *   seen!<alert id>                   '' (dedup of log-level alerts: inconsistent-log, invalid-entry)
@@ -72,6 +76,8 @@ const prefixRange = (prefix: string) => ({ gte: prefix, lt: prefix.slice(0, -1) 
 
 export class IndexStore {
   private seq = 0;
+  /** Builders known to be recorded already (bounded: a cache, not the truth). */
+  private readonly knownBuilders = new Set<string>();
   private cachedCheckpoint: StoredCheckpoint | undefined;
   private next = 0;
 
@@ -174,6 +180,18 @@ export class IndexStore {
     const keys = new Map<string, KeyState>();
     const newBuilders = new Set<string>();
     const trusted = (builder: string) => context.trusted === undefined || context.trusted.has(builder);
+    const keyOf = (a: { source: string; platform: string | null; name: string }) => JSON.stringify([a.source, a.platform, a.name]);
+
+    // Which keys of this batch were ever claimed before: one multi-get instead of a read per key.
+    const batchKeys = [...new Set(entries.flatMap((e) => ('invalid' in e ? [] : e.artifacts.map(keyOf))))];
+    const known = await this.db.getMany(batchKeys.map((k) => `known!${k}`));
+    for (let i = 0; i < batchKeys.length; i++) {
+      const k = batchKeys[i]!;
+      if (known[i] === undefined) {
+        keys.set(k, { claims: [], alerted: new Set(), dispute: undefined, dirty: false });
+        ops.push({ type: 'put', key: `known!${k}`, value: '' });
+      }
+    }
 
     for (const entry of entries) {
       if ('invalid' in entry) {
@@ -190,13 +208,17 @@ export class IndexStore {
         alerts.push(alert);
         continue;
       }
-      if (!newBuilders.has(entry.builder) && (await this.db.get(`builder!${entry.builder}`)) === undefined) {
-        newBuilders.add(entry.builder);
-        ops.push({ type: 'put', key: `builder!${entry.builder}`, value: String(entry.index) });
+      if (!newBuilders.has(entry.builder) && !this.knownBuilders.has(entry.builder)) {
+        if ((await this.db.get(`builder!${entry.builder}`)) === undefined) {
+          newBuilders.add(entry.builder);
+          ops.push({ type: 'put', key: `builder!${entry.builder}`, value: String(entry.index) });
+        } else {
+          this.rememberBuilder(entry.builder);
+        }
       }
       for (const artifact of entry.artifacts) {
         const key: ArtifactKey = { source: artifact.source, platform: artifact.platform, name: artifact.name };
-        const k = JSON.stringify([key.source, key.platform, key.name]);
+        const k = keyOf(key);
         let state = keys.get(k);
         if (!state) {
           state = await this.loadKey(k);
@@ -206,7 +228,7 @@ export class IndexStore {
         if (state.claims.some((c) => c.index === claim.index && c.hash === claim.hash && c.builder === claim.builder)) continue;
         const conflicts = trusted(claim.builder) ? conflictsOf(state.claims.filter((c) => trusted(c.builder)), claim) : [];
         state.claims.push(claim);
-        ops.push({ type: 'put', key: `claim!${k}!${claim.hash}!${claim.builder}!${pad(claim.index)}`, value: JSON.stringify(claim) });
+        ops.push({ type: 'put', key: `key!${k}!c!${claim.hash}!${claim.builder}!${pad(claim.index)}`, value: JSON.stringify(claim) });
 
         const fresh = conflicts.filter((c) => !state.alerted.has(c.id));
         for (const kind of ['builder-disagreement', 'self-contradiction'] as const) {
@@ -215,7 +237,7 @@ export class IndexStore {
           const alert = disagreementAlert(kind, key, ofKind, state.claims.filter((c) => trusted(c.builder)), context, claim);
           for (const c of ofKind) {
             state.alerted.add(c.id);
-            ops.push({ type: 'put', key: `conflict!${k}!${c.id}`, value: alert.id });
+            ops.push({ type: 'put', key: `key!${k}!x!${c.id}`, value: alert.id });
           }
           state.dispute = mergeDispute(state.dispute, alert, context);
           alerts.push(alert);
@@ -233,6 +255,7 @@ export class IndexStore {
     ops.push({ type: 'put', key: 'meta!next', value: String(next) });
     await this.db.batch(ops, { sync: true });
     this.next = next;
+    for (const builder of newBuilders) this.rememberBuilder(builder);
     return pending;
   }
 
@@ -271,6 +294,11 @@ export class IndexStore {
     return { origin: this.origin, checkpoint: this.cachedCheckpoint ?? null, entriesProcessed: this.next, builders, openDisagreements, alerts, pendingDeliveries };
   }
 
+  private rememberBuilder(builder: string): void {
+    if (this.knownBuilders.size >= 10_000) this.knownBuilders.clear();
+    this.knownBuilders.add(builder);
+  }
+
   private pushAlert(ops: { type: 'put'; key: string; value: string }[], alert: Alert): PendingAlert {
     const seq = pad(this.seq++);
     const json = JSON.stringify(alert);
@@ -278,13 +306,17 @@ export class IndexStore {
     return { seq, alert };
   }
 
+  /** Everything known about one artifact key: one range read, plus the dispute if one was alerted. */
   private async loadKey(k: string): Promise<KeyState> {
     const claims: StoredClaim[] = [];
-    for await (const value of this.db.values(prefixRange(`claim!${k}!`))) claims.push(JSON.parse(value) as StoredClaim);
-    claims.sort((a, b) => a.index - b.index);
     const alerted = new Set<string>();
-    for await (const key of this.db.keys(prefixRange(`conflict!${k}!`))) alerted.add(key.slice(`conflict!${k}!`.length));
-    const dispute = await this.db.get(`dispute!${k}`);
+    const prefix = `key!${k}!`;
+    for await (const [key, value] of this.db.iterator(prefixRange(prefix))) {
+      if (key.startsWith('c!', prefix.length)) claims.push(JSON.parse(value) as StoredClaim);
+      else alerted.add(key.slice(prefix.length + 2));
+    }
+    claims.sort((a, b) => a.index - b.index);
+    const dispute = alerted.size > 0 ? await this.db.get(`dispute!${k}`) : undefined;
     return { claims, alerted, dispute: dispute === undefined ? undefined : (JSON.parse(dispute) as DisputeRecord), dirty: false };
   }
 }

@@ -1,0 +1,231 @@
+/**
+ * Monitor catch-up benchmark (issue 5): how fast a fresh `lafs-monitor --once` verifies a large
+ * log, and whether its memory stays flat as the log grows, beside the machine's OpenPGP limit
+ * measured in the same run (DESIGN.md section 6).
+ *
+ * The log is a static C2SP tlog-tiles mirror (what a CDN would serve) built here from real signed
+ * leaves: Ed25519 builders, each statement attested by two of them, signatures made in worker
+ * threads and cached under .bench-data/monitor/ so later runs start at once. The mirror is
+ * served over loopback HTTP by this process; the monitor is the real program in its own process
+ * (its RSS is sampled from /proc). Figures: verified entries/s at each size, peak RSS at each
+ * size, and the one-core rate of decodeLeaf + verifyLeaf on the same leaves; the target is
+ * rate >= 0.8 x one-core rate x cores.
+ *
+ *   node --expose-gc dist/bench/monitor.bench.js            sizes 10000 and 100000
+ *   LAFS_BENCH_MONITOR_SIZES=10000,1000000 node dist/bench/monitor.bench.js
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, createReadStream, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import * as openpgp from 'openpgp';
+import { encodeEntryBundle } from '../merkle/bundle.js';
+import { formatCheckpoint } from '../merkle/checkpoint.js';
+import { leafHash } from '../merkle/hash.js';
+import { generateKeyPair, parseSignerKey, signNote } from '../merkle/note.js';
+import { tilePath } from '../merkle/tiles.js';
+import { IncrementalTree } from '../merkle/tree.js';
+import { decodeLeaf, encodeLeaf } from '../attestation/leaf.js';
+import { minimizePublicKey } from '../attestation/openpgp.js';
+import { verifyLeaf } from '../attestation/record.js';
+import { nodeEd25519, nodeSha256 } from '../attestation/node-crypto.js';
+import { measureOpenpgpVerifyRate } from './limits.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = join(here, '..', '..');
+const dataRoot = join(repoRoot, '.bench-data', 'monitor');
+const BUILDERS = 8;
+const ORIGIN = 'bench.example/lafs-log';
+
+interface SignJob { keys: string[]; publicKeys: string[]; start: number; count: number }
+
+/** Worker: signs statements [start, start+count) and returns their encoded leaves. */
+async function signRange(job: SignJob): Promise<Uint8Array[]> {
+  const keys = await Promise.all(job.keys.map((k) => openpgp.readPrivateKey({ armoredKey: k })));
+  const publicKeys = job.publicKeys.map((k) => new Uint8Array(Buffer.from(k, 'base64')));
+  const leaves: Uint8Array[] = [];
+  for (let j = job.start; j < job.start + job.count; j++) {
+    const statement = Math.floor(j / 2);
+    const builder = (statement + (j % 2)) % BUILDERS;
+    const hex = (n: number, salt: string) => Buffer.from(nodeSha256(new TextEncoder().encode(`${salt}${n}`))).toString('hex');
+    const text = `lafs-attestation/v1\nsource sha256:${hex(statement, 'src')}\nplatform x86_64-linux-gnu\nartifact sha256:${hex(statement, 'art')} pkg-${statement}.tar.gz\n`;
+    const signed = new TextEncoder().encode(text);
+    const message = await openpgp.createMessage({ binary: signed });
+    const signature = (await openpgp.sign({ message, signingKeys: keys[builder]!, detached: true, format: 'binary' })) as Uint8Array;
+    leaves.push(encodeLeaf({ kind: 'lafs-attestation/v1', signed, signature, publicKey: publicKeys[builder]! }));
+  }
+  return leaves;
+}
+
+if (!isMainThread) {
+  const leaves = await signRange(workerData as SignJob);
+  parentPort!.postMessage(leaves);
+}
+
+/** All leaves of the largest log, cached as (u32 length, bytes)*. */
+async function leavesFor(count: number): Promise<Uint8Array[]> {
+  const file = join(dataRoot, `leaves-${count}.bin`);
+  if (existsSync(file)) {
+    const all = readFileSync(file);
+    const out: Uint8Array[] = [];
+    for (let o = 0; o < all.length; ) {
+      const n = all.readUInt32BE(o);
+      out.push(new Uint8Array(all.buffer, all.byteOffset + o + 4, n));
+      o += 4 + n;
+    }
+    if (out.length === count) return out;
+  }
+  process.stderr.write(`bench: signing ${count} statements (cached afterwards in ${dataRoot})\n`);
+  const keys: string[] = [];
+  const publicKeys: string[] = [];
+  for (let b = 0; b < BUILDERS; b++) {
+    const { privateKey, publicKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: `Bench Builder ${b}`, email: `b${b}@bench.example` }], date: new Date(Date.now() - 86_400_000), format: 'armored' });
+    keys.push(privateKey);
+    publicKeys.push(Buffer.from(await minimizePublicKey(publicKey)).toString('base64'));
+  }
+  const threads = availableParallelism();
+  const per = Math.ceil(count / threads);
+  const parts = await Promise.all(
+    Array.from({ length: threads }, (_, i) => {
+      const start = i * per;
+      const job: SignJob = { keys, publicKeys, start, count: Math.max(0, Math.min(per, count - start)) };
+      return new Promise<Uint8Array[]>((resolve, reject) => {
+        const worker = new Worker(fileURLToPath(import.meta.url), { workerData: job });
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
+    }),
+  );
+  const leaves = parts.flat();
+  mkdirSync(dataRoot, { recursive: true });
+  const chunks: Buffer[] = [];
+  for (const leaf of leaves) {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(leaf.length);
+    chunks.push(len, Buffer.from(leaf));
+  }
+  writeFileSync(file, Buffer.concat(chunks));
+  return leaves;
+}
+
+/** Writes a static tlog-tiles mirror of the first `size` leaves; returns its verifier key. */
+function buildMirror(leaves: readonly Uint8Array[], size: number, dir: string): string {
+  rmSync(dir, { recursive: true, force: true });
+  const write = (path: string, bytes: Uint8Array | string) => {
+    const file = join(dir, path);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, bytes);
+  };
+  const tree = IncrementalTree.empty(nodeSha256);
+  for (let start = 0; start < size; start += 256) {
+    const batch = leaves.slice(start, Math.min(size, start + 256));
+    const result = tree.append(batch.map((l) => leafHash(l, nodeSha256)));
+    for (const tile of result.tiles) write(tilePath({ kind: 'hash', level: tile.level, index: tile.index, width: tile.width }), tile.hashes);
+    write(tilePath({ kind: 'entries', index: start / 256, width: batch.length }), encodeEntryBundle(batch));
+  }
+  const { signerKey, verifierKey } = generateKeyPair(ORIGIN, nodeEd25519);
+  const note = signNote(formatCheckpoint({ origin: ORIGIN, size: tree.size, root: tree.root, extensions: [] }), [parseSignerKey(signerKey, nodeEd25519)]);
+  write('checkpoint', note);
+  return verifierKey;
+}
+
+/** Serves `dir` as a static mirror on 127.0.0.1 (404 for anything missing). */
+async function serve(dir: string): Promise<{ url: string; close: () => void }> {
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
+    const file = join(dir, path);
+    if (path.includes('..') || !existsSync(file) || !statSync(file).isFile()) {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    res.setHeader('content-length', statSync(file).size);
+    createReadStream(file).pipe(res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => server.close() };
+}
+
+/** Runs a fresh `lafs-monitor --once` against the mirror, sampling its RSS. */
+async function catchUp(url: string, verifierKey: string, size: number): Promise<{ seconds: number; entriesPerSecond: number; reportedEntriesPerSecond: number | null; peakRssMiB: number; exitCode: number | null }> {
+  const state = join(tmpdir(), `lafs-monitor-bench-${process.pid}-${size}`);
+  rmSync(state, { recursive: true, force: true });
+  const started = process.hrtime.bigint();
+  const nodeArgs = (process.env.LAFS_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean); // e.g. --cpu-prof, for profiling
+  const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'dist/monitor/main.js'), '--log', url, '--vkey', verifierKey, '--state', state, '--once'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let stdout = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  let peakKiB = 0;
+  const sample = setInterval(() => {
+    try {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      peakKiB = Math.max(peakKiB, hwm);
+    } catch {
+      /* exited */
+    }
+  }, 50);
+  const exitCode = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  clearInterval(sample);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  rmSync(state, { recursive: true, force: true });
+  if (exitCode !== 0) throw new Error(`monitor exited ${exitCode}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
+  const reported = /processed entries 0\.\.\d+ \((\d+) entries\/s\)/.exec(stderr)?.[1];
+  return { seconds: round(seconds), entriesPerSecond: Math.round(size / seconds), reportedEntriesPerSecond: reported ? Number(reported) : null, peakRssMiB: round(peakKiB / 1024), exitCode };
+}
+
+/** One core: decodeLeaf + verifyLeaf over the benchmark's own leaves, as each pool worker runs it. */
+async function oneCoreLeafVerifyRate(leaves: readonly Uint8Array[], ms = 3000): Promise<number> {
+  let n = 0;
+  const start = performance.now();
+  while (performance.now() - start < ms) {
+    const result = await verifyLeaf(decodeLeaf(leaves[n % leaves.length]!));
+    if (!result.ok) throw new Error(`bench leaf ${n} does not verify: ${result.reason}`);
+    n++;
+  }
+  return Math.round(n / ((performance.now() - start) / 1000));
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+async function main(): Promise<void> {
+  const sizes = (process.env.LAFS_BENCH_MONITOR_SIZES ?? '10000,100000').split(',').map(Number).sort((a, b) => a - b);
+  const largest = sizes[sizes.length - 1]!;
+  const leaves = await leavesFor(largest);
+  const cores = availableParallelism();
+  const oneCore = await oneCoreLeafVerifyRate(leaves.slice(0, 2000));
+  const openpgpVerify = Math.round(await measureOpenpgpVerifyRate(2000));
+  const runs: Record<string, unknown>[] = [];
+  for (const size of sizes) {
+    const dir = join(dataRoot, `mirror-${size}`);
+    const verifierKey = buildMirror(leaves, size, dir);
+    const mirror = await serve(dir);
+    try {
+      process.stderr.write(`bench: monitor catch-up on ${size} entries\n`);
+      runs.push({ entries: size, ...(await catchUp(mirror.url, verifierKey, size)) });
+    } finally {
+      mirror.close();
+    }
+  }
+  const target = Math.round(0.8 * oneCore * cores);
+  const best = runs[runs.length - 1] as { entriesPerSecond: number; reportedEntriesPerSecond: number | null };
+  process.stdout.write(
+    JSON.stringify({
+      bench: 'monitor',
+      cores,
+      limit: { oneCoreLeafVerifyPerSecond: oneCore, oneCoreOpenpgpVerifyDetachedPerSecond: openpgpVerify, note: 'decodeLeaf + verifyLeaf (Ed25519 builders) on one core, in this run' },
+      target: { entriesPerSecond: target, rule: '0.8 x one-core leaf verify rate x cores' },
+      runs,
+      largest: { entries: largest, entriesPerSecond: best.entriesPerSecond, reportedEntriesPerSecond: best.reportedEntriesPerSecond, ratioToOneCoreTimesCores: round(best.entriesPerSecond / (oneCore * cores)) },
+    }) + '\n',
+  );
+}
+
+if (isMainThread) await main();
