@@ -86,7 +86,11 @@ test('config: checkpoints round-trip per origin under $XDG_CONFIG_HOME/lafs, 060
 
 test('config: a corrupted state file is an I/O error that says how to recover', async (t) => {
   const env = { XDG_CONFIG_HOME: tempDir() };
-  const file = await saveCheckpoint({ origin: 'o', size: 1, root: 'AA==', note: 'n' }, env);
+  const root = Buffer.alloc(32, 3).toString('base64');
+  const file = await saveCheckpoint({ origin: 'o', size: 1, root, note: 'n' }, env);
+  t.is((await loadCheckpoint('o', env))?.root, root);
+  writeFileSync(file, JSON.stringify({ origin: 'o', size: 1, root: 'AA==', note: 'n' }));
+  await t.throwsAsync(loadCheckpoint('o', env), { message: /malformed/ }, 'a root that is not 32 bytes');
   writeFileSync(file, '{"origin":"o","size":-1}');
   const e = await t.throwsAsync(loadCheckpoint('o', env), { instanceOf: LafsError });
   t.is(e!.code, 'io');
