@@ -51,11 +51,12 @@ export async function loadCheckpoint(origin: string, env: NodeJS.ProcessEnv = pr
     throw new LafsError('io', `remembered checkpoint ${file} is not JSON: delete it to start trusting this log afresh`);
   }
   const v = value as Partial<RememberedCheckpoint>;
-  const rootOk = typeof v?.root === 'string' && Buffer.from(v.root, 'base64').length === 32 && Buffer.from(v.root, 'base64').toString('base64') === v.root;
+  const root = typeof v?.root === 'string' ? v.root : '';
+  const rootOk = Buffer.from(root, 'base64').length === 32 && Buffer.from(root, 'base64').toString('base64') === root;
   if (typeof v !== 'object' || v === null || v.origin !== origin || !Number.isSafeInteger(v.size) || (v.size as number) < 0 || !rootOk || typeof v.note !== 'string') {
     throw new LafsError('io', `remembered checkpoint ${file} is malformed (fields origin, size, root, note): delete it to start trusting this log afresh`);
   }
-  return { origin: v.origin, size: v.size as number, root: v.root, note: v.note, verifiedAt: typeof v.verifiedAt === 'string' ? v.verifiedAt : '' };
+  return { origin: v.origin, size: v.size as number, root, note: v.note, verifiedAt: typeof v.verifiedAt === 'string' ? v.verifiedAt : '' };
 }
 
 /** Remembers `checkpoint` for its origin, replacing the previous one atomically. */
