@@ -39,26 +39,46 @@ export interface HashCoord { level: number; index: number }
 
 /** Largest power of two strictly below n (n >= 2), exact for every safe integer. */
 export function largestPowerOfTwoBelow(n: number): number {
-  // Math.log2 can round up just below a power of two, so correct the estimate both ways.
+  // Below 2^32 count leading zeros exactly; above, Math.log2 can round up just below a power of
+  // two, so the estimate is corrected both ways.
+  if (n <= 2 ** 32) return 2 ** (31 - Math.clz32(n - 1));
   let p = 2 ** Math.floor(Math.log2(n - 1));
   while (p >= n) p /= 2;
   while (p * 2 < n) p *= 2;
   return p;
 }
 
-/** The complete subtrees, left to right, whose fold is the hash of leaves [start, end). */
+/**
+ * The complete subtrees, left to right, whose fold is the hash of leaves [start, end). Ranges of
+ * the RFC recursion start at a multiple of the largest power of two not above their length, so
+ * the pieces are the binary digits of the length, largest first; other ranges take a slower path.
+ */
 export function subtreeCoords(start: number, end: number): HashCoord[] {
   const coords: HashCoord[] = [];
+  const length = end - start;
+  if (length <= 0) return coords;
+  let size = length === 1 ? 1 : largestPowerOfTwoBelow(length + 1);
+  if (start % size === 0) {
+    let level = Math.round(Math.log2(size)); // exact for powers of two
+    for (let rest = length; rest > 0; size /= 2, level--) {
+      if (rest >= size) {
+        coords.push({ level, index: start / size });
+        start += size;
+        rest -= size;
+      }
+    }
+    return coords;
+  }
   while (start < end) {
-    let size = 1;
+    let piece = 1;
     let level = 0;
     // Largest power of two that fits in the remaining range and keeps `start` aligned.
-    while (size * 2 <= end - start && start % (size * 2) === 0) {
-      size *= 2;
+    while (piece * 2 <= end - start && start % (piece * 2) === 0) {
+      piece *= 2;
       level++;
     }
-    coords.push({ level, index: start / size });
-    start += size;
+    coords.push({ level, index: start / piece });
+    start += piece;
   }
   return coords;
 }
@@ -68,8 +88,10 @@ function inclusionRanges(index: number, size: number): [number, number][] {
   const ranges: [number, number][] = [];
   let start = 0;
   let end = size;
+  // k is the RFC's split point; each step's range is at most the previous k, so halving finds the next.
+  let k = size > 1 ? largestPowerOfTwoBelow(size) : 1;
   while (end - start > 1) {
-    const k = largestPowerOfTwoBelow(end - start);
+    while (k >= end - start) k /= 2;
     if (index < start + k) {
       ranges.push([start + k, end]);
       end = start + k;
@@ -87,9 +109,10 @@ function consistencyRanges(from: number, to: number): [number, number][] {
   const ranges: [number, number][] = [];
   let start = 0;
   let end = to;
+  let k = largestPowerOfTwoBelow(to);
   let fromIsWholeSubtree = true; // the RFC's flag b: the old tree is exactly this subtree, known to the verifier
   while (from !== end) {
-    const k = largestPowerOfTwoBelow(end - start);
+    while (k >= end - start) k /= 2;
     if (from - start <= k) {
       ranges.push([start + k, end]);
       end = start + k;
@@ -114,14 +137,21 @@ async function rangeHashes(ranges: readonly [number, number][], source: HashSour
   const counts: number[] = new Array(ranges.length).fill(0);
   for (let r = 0; r < ranges.length; r++) {
     const [start, end] = ranges[r]!;
-    const parts = subtreeCoords(start, end);
-    if (parts.length > 1 && memo !== undefined) {
+    const length = end - start;
+    if (isPowerOfTwo(length)) {
+      // A complete subtree: one stored hash (most proof elements).
+      counts[r] = 1;
+      coords.push({ level: Math.round(Math.log2(length)), index: start / length });
+      continue;
+    }
+    if (memo !== undefined) {
       const known = memo.get(start, end);
       if (known !== undefined) {
         out[r] = known.slice();
         continue;
       }
     }
+    const parts = subtreeCoords(start, end);
     counts[r] = parts.length;
     for (const c of parts) coords.push(c);
   }
@@ -285,6 +315,7 @@ export function verifyConsistency(from: number, to: number, proof: readonly Hash
 }
 
 function isPowerOfTwo(n: number): boolean {
+  if (n <= 2 ** 31) return n > 0 && (n & (n - 1)) === 0; // exact: n fits in 32 bits here
   while (n > 1 && n % 2 === 0) n /= 2;
   return n === 1;
 }

@@ -59,32 +59,68 @@ export class ExpandedTile {
     return this.bytes.slice(at, at + HASH_SIZE);
   }
 
+  /** Copies the hash at internal level j, position i into `out` at `offset`. */
+  copyHash(j: number, i: number, out: Uint8Array, offset: number): void {
+    const at = this.offsets[j]! + i * HASH_SIZE;
+    const bytes = this.bytes;
+    // A byte loop, not set(subarray(...)): no view object per hash on the proof hot path.
+    for (let b = 0; b < HASH_SIZE; b++) out[offset + b] = bytes[at + b]!;
+  }
+
   /** Approximate memory held, for cache accounting. */
   get byteLength(): number {
     return this.bytes.length;
   }
 }
 
-/** A bounded least-recently-used map (Map keeps insertion order; a hit is moved to the end). */
+/**
+ * A bounded, approximately least-recently-used map. Map keeps insertion order; a hit is moved to
+ * the end only when it has drifted into the older half, so hot entries cost one lookup.
+ */
 class Lru<V> {
-  private readonly map = new Map<string, V>();
+  private readonly map = new Map<string, { value: V; stamp: number }>();
+  private clock = 0;
   constructor(readonly max: number) {}
   get(key: string): V | undefined {
     const hit = this.map.get(key);
-    if (hit !== undefined) {
+    if (hit === undefined) return undefined;
+    if (this.clock - hit.stamp > this.max / 2) {
       this.map.delete(key);
+      hit.stamp = ++this.clock;
       this.map.set(key, hit);
     }
-    return hit;
+    return hit.value;
   }
   set(key: string, value: V): void {
     if (this.max === 0) return;
     this.map.delete(key);
-    this.map.set(key, value);
+    this.map.set(key, { value, stamp: ++this.clock });
     while (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
   }
   get size(): number {
     return this.map.size;
+  }
+}
+
+/** Hashes of right-edge ranges, by end then start; bounded by dropping the oldest end's entries. */
+class RangeTable {
+  private readonly byEnd = new Map<number, Map<number, Hash>>();
+  private count = 0;
+  constructor(readonly max: number) {}
+  get(start: number, end: number): Hash | undefined {
+    return this.byEnd.get(end)?.get(start);
+  }
+  set(start: number, end: number, hash: Hash): void {
+    if (this.max === 0) return;
+    let starts = this.byEnd.get(end);
+    if (starts === undefined) this.byEnd.set(end, (starts = new Map()));
+    if (!starts.has(start)) this.count++;
+    starts.set(start, hash);
+    while (this.count > this.max) {
+      const [oldest, entries] = this.byEnd.entries().next().value!;
+      this.byEnd.delete(oldest);
+      this.count -= entries.size;
+    }
   }
 }
 
@@ -96,14 +132,14 @@ class Lru<V> {
 export class ExpandedTileCache implements RangeMemo {
   readonly maxTiles: number;
   private readonly tiles: Lru<ExpandedTile>;
-  private readonly ranges: Lru<Hash>;
+  private readonly ranges: RangeTable;
 
   constructor(maxTiles = 64, maxRanges = 256) {
     if (!Number.isInteger(maxTiles) || maxTiles < 0) throw new LafsError('bad-request', `tile cache size ${String(maxTiles)} is not a non-negative integer`);
     if (!Number.isInteger(maxRanges) || maxRanges < 0) throw new LafsError('bad-request', `range memo size ${String(maxRanges)} is not a non-negative integer`);
     this.maxTiles = maxTiles;
     this.tiles = new Lru(maxTiles);
-    this.ranges = new Lru(maxRanges);
+    this.ranges = new RangeTable(maxRanges);
   }
 
   getTile(key: string): ExpandedTile | undefined {
@@ -115,11 +151,11 @@ export class ExpandedTileCache implements RangeMemo {
   }
 
   get(start: number, end: number): Hash | undefined {
-    return this.ranges.get(`${start}-${end}`);
+    return this.ranges.get(start, end);
   }
 
   set(start: number, end: number, hash: Hash): void {
-    this.ranges.set(`${start}-${end}`, hash);
+    this.ranges.set(start, end, hash);
   }
 
   /** Number of expanded tiles held. */
@@ -158,12 +194,16 @@ export function tileHashSource(size: number, readTile: TileReader, sha256: Sha25
     rangeMemo: cache,
     async hashes(coords) {
       const out: Hash[] = new Array(coords.length);
+      // One buffer holds every returned hash (each a view of its own 32 bytes): one allocation
+      // per call instead of one per hash, which is most of the garbage a proof makes.
+      const block = new Uint8Array(coords.length * HASH_SIZE);
       // Tiles missing from the cache are read once each, concurrently, then the gaps are filled.
       let pending: Map<string, Promise<ExpandedTile>> | undefined;
       let waiting: { slot: number; key: string; j: number; pos: number }[] | undefined;
       let lastLevel = -1;
       let lastIndex = -1;
       let lastKey = '';
+      let lastWidth = 0;
       let lastTile: ExpandedTile | undefined;
       for (let slot = 0; slot < coords.length; slot++) {
         const { level, index } = coords[slot]!;
@@ -178,23 +218,20 @@ export function tileHashSource(size: number, readTile: TileReader, sha256: Sha25
         const perTile = TILE_WIDTH / 2 ** j; // hashes of internal level j in a full tile
         const tileIndex = Math.floor(index / perTile);
         const pos = index - tileIndex * perTile;
-        const width = tileWidth(tileLevel, tileIndex, size);
         // Proofs ask for runs of hashes from one tile: look the tile up once per run.
-        let tile: ExpandedTile | undefined;
-        let key: string;
-        if (tileLevel === lastLevel && tileIndex === lastIndex && lastTile !== undefined) {
-          tile = lastTile;
-          key = lastKey;
-        } else {
-          key = `${tileLevel}/${tileIndex}/${width}`;
-          tile = cache.getTile(key);
+        if (tileLevel !== lastLevel || tileIndex !== lastIndex || lastTile === undefined) {
+          lastWidth = tileWidth(tileLevel, tileIndex, size);
+          lastKey = `${tileLevel}/${tileIndex}/${lastWidth}`;
+          lastTile = cache.getTile(lastKey);
           lastLevel = tileLevel;
           lastIndex = tileIndex;
-          lastKey = key;
-          lastTile = tile;
         }
+        const tile = lastTile;
+        const key = lastKey;
+        const width = lastWidth;
         if (tile !== undefined) {
-          out[slot] = tile.hash(j, pos);
+          tile.copyHash(j, pos, block, slot * HASH_SIZE);
+          out[slot] = block.subarray(slot * HASH_SIZE, (slot + 1) * HASH_SIZE);
           continue;
         }
         pending ??= new Map();
@@ -205,7 +242,10 @@ export function tileHashSource(size: number, readTile: TileReader, sha256: Sha25
       if (waiting !== undefined) {
         const loaded = new Map<string, ExpandedTile>();
         await Promise.all([...pending!].map(async ([key, p]) => loaded.set(key, await p)));
-        for (const w of waiting) out[w.slot] = loaded.get(w.key)!.hash(w.j, w.pos);
+        for (const w of waiting) {
+          loaded.get(w.key)!.copyHash(w.j, w.pos, block, w.slot * HASH_SIZE);
+          out[w.slot] = block.subarray(w.slot * HASH_SIZE, (w.slot + 1) * HASH_SIZE);
+        }
       }
       return out;
     },
