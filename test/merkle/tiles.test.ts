@@ -9,6 +9,7 @@ import {
   IncrementalTree,
   LafsError,
   changedTiles,
+  makeInclusionProof,
   parseTilePath,
   rootAt,
   tileHashSource,
@@ -234,4 +235,55 @@ test('tile source: each tile is read once per call, and a shared cache serves la
   t.deepEqual(store.reads, ['1/0/11', '0/0/256'], 'evicted tiles are read again');
   const err = t.throws(() => new ExpandedTileCache(-1));
   t.true(err instanceof LafsError);
+});
+
+test('a shared cache (expanded tiles and right-edge range memo) gives correct proofs at every size', async (t) => {
+  const { ref, store } = grown(3000);
+  const cache = new ExpandedTileCache(6, 20); // small bounds, so eviction happens all the time
+  const pathOf = (index: number, size: number) => {
+    // Reference: the RFC recursion over the model tree.
+    const out: string[] = [];
+    const walk = (m: number, a: number, b: number): void => {
+      if (b - a <= 1) return;
+      let k = 1;
+      while (k * 2 < b - a) k *= 2;
+      if (m < a + k) {
+        walk(m, a, a + k);
+        out.push(hex(ref.mth(a + k, b)));
+      } else {
+        walk(m, a + k, b);
+        out.push(hex(ref.mth(a, a + k)));
+      }
+    };
+    walk(index, 0, size);
+    return out;
+  };
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 1, max: 3000 }), fc.nat(), async (size, raw) => {
+      const index = raw % size;
+      const proof = await makeInclusionProof(index, size, tileHashSource(size, store.readPrefix, nodeSha, { cache }), nodeSha);
+      t.deepEqual(proof.map(hex), pathOf(index, size), `${index} in ${size}`);
+      t.is(hex(await rootAt(size, tileHashSource(size, store.readPrefix, nodeSha, { cache }), nodeSha)), hex(ref.mth(0, size)));
+    }),
+    { numRuns: 150 },
+  );
+  t.true(cache.size <= 6);
+});
+
+test('the range memo spares the stored hashes of the right edge on the next proof', async (t) => {
+  const { store } = grown(3000);
+  const cache = new ExpandedTileCache();
+  let asked = 0;
+  const counting = (size: number) => {
+    const inner = tileHashSource(size, store.read, nodeSha, { cache });
+    return { rangeMemo: inner.rangeMemo, hashes: (coords: readonly { level: number; index: number }[]) => ((asked += coords.length), inner.hashes(coords)) };
+  };
+  // 3000 = 2048 + 952: the top sibling of leaf 0 is [2048, 3000), folded from 6 complete subtrees.
+  await makeInclusionProof(0, 3000, counting(3000), nodeSha);
+  const first = asked;
+  asked = 0;
+  const again = await makeInclusionProof(1, 3000, counting(3000), nodeSha);
+  t.is(first, 11 + 6);
+  t.is(asked, 11, 'the right-edge range came from the memo');
+  t.is(again.length, 12);
 });
