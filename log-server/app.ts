@@ -236,8 +236,7 @@ export function createApp(deps: AppDeps): express.Express {
       index = found;
     }
     if (index >= size) throw new LafsError('out-of-range', `index ${index} is not below size ${size}`);
-    const proof = await reader.inclusionProof(index, size);
-    const { leafHash } = await reader.entry(index);
+    const [proof, leafHash] = await Promise.all([reader.inclusionProof(index, size), reader.leafHashAt(index, size)]);
     res.json({ index, size, leafHash: b64(leafHash), proof: proof.map(b64) });
   });
 

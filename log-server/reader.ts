@@ -68,6 +68,12 @@ export class LogReader {
     return makeConsistencyProof(from, to, this.hashes.source(to), nodeSha256);
   }
 
+  /** The leaf hash at `index` (index < size), from the level-0 tile: no leaf read. */
+  async leafHashAt(index: number, size: number): Promise<Hash> {
+    const [hash] = await this.hashes.source(size).hashes([{ level: 0, index }]);
+    return hash!;
+  }
+
   /** Index of a logged leaf hash (under the current checkpoint), or undefined. */
   async indexOf(hash: Hash): Promise<number | undefined> {
     const [index] = await this.store.indexesOf([hash]);
