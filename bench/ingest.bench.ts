@@ -17,7 +17,7 @@ import { attestationBody, makeBuilder, randomStatement } from '../test/helpers/s
 
 const SINGLE = Number(process.env.INGEST_SINGLE ?? 300);
 const MANY = Number(process.env.INGEST_MANY ?? 4000);
-const CLIENTS = Number(process.env.INGEST_CLIENTS ?? 64);
+const CLIENTS = Number(process.env.INGEST_CLIENTS ?? 128);
 
 const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
 

@@ -14,8 +14,13 @@ if (!parentPort) throw new Error('build-worker must run as a worker thread');
 const port = parentPort;
 
 port.on('message', (msg: { id: number; request: BuildRequest }) => {
-  void handle(msg.request).then((reply) => port.postMessage({ id: msg.id, reply }));
+  void handle(msg.request).then((reply) => port.postMessage({ id: msg.id, reply }, reply.ok ? transferable(reply.bytes, reply.leafHash) : []));
 });
+
+/** Buffers that own their whole ArrayBuffer can be handed over without a copy. */
+function transferable(...views: Uint8Array[]): ArrayBuffer[] {
+  return views.flatMap((v) => (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.buffer instanceof ArrayBuffer ? [v.buffer] : []));
+}
 
 async function handle(request: BuildRequest): Promise<BuildReply> {
   const started = performance.now();
