@@ -105,6 +105,7 @@ export class Follower {
           if (this.o.once) break;
           await sleep(this.o.intervalMs, signal);
         } catch (error) {
+          if (signal.aborted && !(error instanceof LafsError && error.code === 'io')) break; // a request cut short by the stop
           // Local state failures end the run; with --once so does any failed poll (exit 2).
           if ((error instanceof LafsError && error.code === 'io') || this.o.once) throw error;
           if (failures === 0) outageSince = this.now().toISOString();
@@ -193,6 +194,7 @@ export class Follower {
     };
     const started = Date.now();
     const first = store.nextIndex();
+    let lastProgress = started;
     fill();
     while (queue.length > 0) {
       const batch = await queue.shift()!;
@@ -205,6 +207,10 @@ export class Follower {
         return;
       }
       if (signal.aborted) return;
+      if (Date.now() - lastProgress >= 10_000) {
+        lastProgress = Date.now();
+        this.log(`catching up: ${store.nextIndex()} of ${cp.size} entries verified`);
+      }
       fill();
     }
     const done = store.nextIndex() - first;

@@ -90,7 +90,7 @@ test('tampered store: a changed full hash tile and changed leaf bytes are caught
   await db.open();
   const tile = await db.get(keys.tile(0, 0));
   const leaf = await db.get(keys.leaf(301));
-  t.is(tile?.length, 256 * 32);
+  t.true((tile?.length ?? 0) >= 256 * 32, 'a full tile: its 256 hashes first (then, as store.ts keeps it, its internal levels)');
   t.truthy(leaf);
   const badTile = Uint8Array.from(tile!);
   badTile[4 * 32]! ^= 1;

@@ -8,6 +8,7 @@ import test from 'ava';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import type { Alert } from '../../monitor/alerts.js';
+import { run } from '../helpers/process.js';
 import { startServer } from '../helpers/server.js';
 import { attestationBody, makeBuilder, randomStatement } from '../helpers/submissions.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -39,6 +40,16 @@ test('live: disagreement at once (stdout and webhook), stalled-log once, log-unr
     const seen = await monitor.waitFor((alerts) => alerts.some((a) => a.type === 'builder-disagreement'));
     const disagreement = seen.find((a) => a.type === 'builder-disagreement')!;
     t.like(disagreement, { type: 'builder-disagreement', checkpoint: { size: bobIndex + 1 } });
+
+    // status works while the monitor holds the LevelDB lock: it reads the snapshot of the last poll.
+    let during = await run('lafs-monitor', ['status', '--state', state]);
+    for (let i = 0; i < 50 && !/open disagreements: 1/.test(during.stdout); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      during = await run('lafs-monitor', ['status', '--state', state]);
+    }
+    t.is(during.code, 0, during.stderr);
+    t.regex(during.stdout, /open disagreements: 1/);
+    t.regex(during.stdout, /a monitor is running/);
 
     // No growth and no re-signing for 3 s: one stalled-log, not one per poll.
     const stalled = await monitor.waitFor((alerts) => alerts.some((a) => a.type === 'stalled-log'), 15_000);
