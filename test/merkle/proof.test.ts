@@ -65,6 +65,12 @@ test('RFC 9162 section 2.1.5 example: inclusion and consistency proofs of the 7-
     t.deepEqual(made.map(hex), proof.map(node), `consistency ${from} -> ${ex.size}`);
     t.deepEqual(verifyConsistency(from, ex.size, made, ref.mth(0, from), root), { ok: true });
   }
+  // The hex values docs/merkle.md prints.
+  t.is(hex(leafHashes[3]!), ex.worked.leafHashOfIndex3);
+  t.deepEqual((await makeInclusionProof(3, ex.size, refSource(ref))).map(hex), ex.worked.inclusionOfIndex3);
+  t.deepEqual((await makeConsistencyProof(3, ex.size, refSource(ref))).map(hex), ex.worked.consistency3to7);
+  t.deepEqual(verifyInclusion(unhex(ex.worked.leafHashOfIndex3), 3, 7, ex.worked.inclusionOfIndex3.map(unhex), unhex(vectors.roots['7']!)), { ok: true });
+  t.deepEqual(verifyConsistency(3, 7, ex.worked.consistency3to7.map(unhex), unhex(vectors.roots['3']!), unhex(vectors.roots['7']!)), { ok: true });
 });
 
 test('every inclusion proof verifies; any tampering fails exactly when the RFC says it must', async (t) => {

@@ -18,6 +18,7 @@ export const vectors = JSON.parse(readFileSync(join(repoRoot, 'test/vectors/rfc6
     nodes: Record<string, [number, number]>;
     inclusion: { index: number; proof: string[] }[];
     consistency: { from: number; proof: string[] }[];
+    worked: { inclusionOfIndex3: string[]; leafHashOfIndex3: string; consistency3to7: string[] };
   };
 };
 
