@@ -236,7 +236,12 @@ export function tileHashSource(size: number, readTile: TileReader, sha256: Sha25
         }
         pending ??= new Map();
         waiting ??= [];
-        if (!pending.has(key)) pending.set(key, load(tileLevel, tileIndex, width, key));
+        if (!pending.has(key)) {
+          const loading = load(tileLevel, tileIndex, width, key);
+          // A later coordinate may still throw before this is awaited: never leave it unhandled.
+          loading.catch(() => {});
+          pending.set(key, loading);
+        }
         waiting.push({ slot, key, j, pos });
       }
       if (waiting !== undefined) {

@@ -287,3 +287,18 @@ test('the range memo spares the stored hashes of the right edge on the next proo
   t.is(asked, 11, 'the right-edge range came from the memo');
   t.is(again.length, 12);
 });
+
+test('tile source: a bad coordinate after a missing tile rejects once, leaving no unhandled rejection', async (t) => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const source = tileHashSource(1000, async () => undefined, nodeSha);
+    const err = await t.throwsAsync(source.hashes([{ level: 0, index: 0 }, { level: 0, index: -1 }]));
+    t.true(err instanceof LafsError && err.code === 'out-of-range');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    t.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});
