@@ -206,8 +206,13 @@ function badSize(name: string, value: unknown): string | undefined {
   return undefined;
 }
 
+/** No proof in a tree below 2^53 leaves is longer (consistency: two paths of at most 53). */
+const MAX_PROOF_HASHES = 2 * 53;
+
 function badHashList(proof: unknown): string | undefined {
   if (!Array.isArray(proof)) return 'proof is not an array of hashes';
+  // Checked before looking at each element, so a hostile giant array costs nothing.
+  if (proof.length > MAX_PROOF_HASHES) return `proof has ${proof.length} hashes, more than any tree below 2^53 leaves needs`;
   for (let i = 0; i < proof.length; i++) {
     if (!isHash(proof[i])) return `proof hash ${i} is not a 32-byte array`;
   }

@@ -217,6 +217,8 @@ test('verification never throws on hostile arguments and names the problem', (t)
     ['short leaf hash', () => verifyInclusion(h(31), 0, 8, [], root), /leaf hash/],
     ['root of wrong type', () => verifyInclusion(good, 0, 8, [], 'root' as unknown as Hash), /root/],
     ['too many hashes', () => verifyInclusion(good, 0, 1, [h(32)], root), /more than/],
+    ['giant proof', () => verifyInclusion(good, 0, 8, new Array(1e6).fill(h(32)), root), /1000000 hashes, more than any tree/],
+    ['consistency: giant proof', () => verifyConsistency(3, 8, new Array(107).fill(h(32)), root, root), /107 hashes, more than any tree/],
     ['too few hashes', () => verifyInclusion(good, 0, 8, [h(32)], root), /fewer than/],
     ['consistency: shrinking', () => verifyConsistency(8, 4, [h(32)], root, root), /above new tree size/],
     ['consistency: negative', () => verifyConsistency(-4, 8, [h(32)], root, root), /negative/],
