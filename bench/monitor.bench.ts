@@ -129,6 +129,7 @@ function buildMirror(leaves: readonly Uint8Array[], size: number, dir: string): 
   const { signerKey, verifierKey } = generateKeyPair(ORIGIN, nodeEd25519);
   const note = signNote(formatCheckpoint({ origin: ORIGIN, size: tree.size, root: tree.root, extensions: [] }), [parseSignerKey(signerKey, nodeEd25519)]);
   write('checkpoint', note);
+  writeFileSync(join(dir, '..', `mirror-${size}.vkey`), verifierKey + '\n'); // beside the mirror, for runs by hand
   return verifierKey;
 }
 

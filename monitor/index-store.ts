@@ -14,12 +14,10 @@
  *   meta!changed                      JSON { at, note }: when the checkpoint last grew or was re-signed
  *   meta!stall-alerted                note text of the checkpoint a stalled-log alert was raised for
  *   meta!seq                          decimal: next alert sequence number
- *   key!K!c!<hash>!<builder>!<index>  JSON StoredClaim   (index zero-padded to 15 digits)
- *   key!K!x!<conflict id>             alert id that reported it (dedup of disagreement alerts)
- *   known!K                           '' once K has a claim: one getMany per batch tells which keys
- *                                     need their range read at all (most keys of a batch are new)
- *                                     (claims and conflict marks share the prefix key!K! so one
- *                                     range read loads everything known about a key)
+ *   key!K                             JSON KeyRecord { claims: StoredClaim[], alerted: conflict ids }:
+ *                                     every claim on K and the conflicts already alerted (the dedup
+ *                                     memory). One record per key, so a batch loads the state of
+ *                                     all its keys with one multi-get and writes each once.
  *   dispute!K                         JSON DisputeRecord: an open disagreement, with every claim
  *   builder!<fingerprint>             decimal: index of the builder's first entry
  *   seen!<alert id>                   '' (dedup of log-level alerts: inconsistent-log, invalid-entry)
@@ -182,16 +180,20 @@ export class IndexStore {
     const trusted = (builder: string) => context.trusted === undefined || context.trusted.has(builder);
     const keyOf = (a: { source: string; platform: string | null; name: string }) => JSON.stringify([a.source, a.platform, a.name]);
 
-    // Which keys of this batch were ever claimed before: one multi-get instead of a read per key.
+    // Everything known about the keys of this batch: one multi-get.
     const batchKeys = [...new Set(entries.flatMap((e) => ('invalid' in e ? [] : e.artifacts.map(keyOf))))];
-    const known = await this.db.getMany(batchKeys.map((k) => `known!${k}`));
+    const records = await this.db.getMany(batchKeys.map((k) => `key!${k}`));
+    const disputed: string[] = [];
     for (let i = 0; i < batchKeys.length; i++) {
       const k = batchKeys[i]!;
-      if (known[i] === undefined) {
-        keys.set(k, { claims: [], alerted: new Set(), dispute: undefined, dirty: false });
-        ops.push({ type: 'put', key: `known!${k}`, value: '' });
-      }
+      const record = records[i] === undefined ? { claims: [], alerted: [] } : (JSON.parse(records[i]!) as KeyRecord);
+      keys.set(k, { claims: record.claims, alerted: new Set(record.alerted), dispute: undefined, dirty: false });
+      if (record.alerted.length > 0) disputed.push(k);
     }
+    const disputes = disputed.length > 0 ? await this.db.getMany(disputed.map((k) => `dispute!${k}`)) : [];
+    disputed.forEach((k, i) => {
+      if (disputes[i] !== undefined) keys.get(k)!.dispute = JSON.parse(disputes[i]!) as DisputeRecord;
+    });
 
     for (const entry of entries) {
       if ('invalid' in entry) {
@@ -219,26 +221,19 @@ export class IndexStore {
       for (const artifact of entry.artifacts) {
         const key: ArtifactKey = { source: artifact.source, platform: artifact.platform, name: artifact.name };
         const k = keyOf(key);
-        let state = keys.get(k);
-        if (!state) {
-          state = await this.loadKey(k);
-          keys.set(k, state);
-        }
+        const state = keys.get(k)!;
         const claim: StoredClaim = { index: entry.index, builder: entry.builder, hash: artifact.hash };
         if (state.claims.some((c) => c.index === claim.index && c.hash === claim.hash && c.builder === claim.builder)) continue;
         const conflicts = trusted(claim.builder) ? conflictsOf(state.claims.filter((c) => trusted(c.builder)), claim) : [];
         state.claims.push(claim);
-        ops.push({ type: 'put', key: `key!${k}!c!${claim.hash}!${claim.builder}!${pad(claim.index)}`, value: JSON.stringify(claim) });
+        state.changed = true;
 
         const fresh = conflicts.filter((c) => !state.alerted.has(c.id));
         for (const kind of ['builder-disagreement', 'self-contradiction'] as const) {
           const ofKind = fresh.filter((c) => c.kind === kind);
           if (ofKind.length === 0) continue;
           const alert = disagreementAlert(kind, key, ofKind, state.claims.filter((c) => trusted(c.builder)), context, claim);
-          for (const c of ofKind) {
-            state.alerted.add(c.id);
-            ops.push({ type: 'put', key: `key!${k}!x!${c.id}`, value: alert.id });
-          }
+          for (const c of ofKind) state.alerted.add(c.id);
           state.dispute = mergeDispute(state.dispute, alert, context);
           alerts.push(alert);
         }
@@ -249,7 +244,10 @@ export class IndexStore {
         }
       }
     }
-    for (const [k, state] of keys) if (state.dispute && state.dirty) ops.push({ type: 'put', key: `dispute!${k}`, value: JSON.stringify(state.dispute) });
+    for (const [k, state] of keys) {
+      if (state.changed) ops.push({ type: 'put', key: `key!${k}`, value: JSON.stringify({ claims: state.claims, alerted: [...state.alerted] } satisfies KeyRecord) });
+      if (state.dispute && state.dirty) ops.push({ type: 'put', key: `dispute!${k}`, value: JSON.stringify(state.dispute) });
+    }
     const pending = alerts.map((alert) => this.pushAlert(ops, alert));
     ops.push({ type: 'put', key: 'meta!seq', value: String(this.seq) });
     ops.push({ type: 'put', key: 'meta!next', value: String(next) });
@@ -305,23 +303,10 @@ export class IndexStore {
     ops.push({ type: 'put', key: `alert!${seq}`, value: json }, { type: 'put', key: `outbox!${seq}`, value: json });
     return { seq, alert };
   }
-
-  /** Everything known about one artifact key: one range read, plus the dispute if one was alerted. */
-  private async loadKey(k: string): Promise<KeyState> {
-    const claims: StoredClaim[] = [];
-    const alerted = new Set<string>();
-    const prefix = `key!${k}!`;
-    for await (const [key, value] of this.db.iterator(prefixRange(prefix))) {
-      if (key.startsWith('c!', prefix.length)) claims.push(JSON.parse(value) as StoredClaim);
-      else alerted.add(key.slice(prefix.length + 2));
-    }
-    claims.sort((a, b) => a.index - b.index);
-    const dispute = alerted.size > 0 ? await this.db.get(`dispute!${k}`) : undefined;
-    return { claims, alerted, dispute: dispute === undefined ? undefined : (JSON.parse(dispute) as DisputeRecord), dirty: false };
-  }
 }
 
-interface KeyState { claims: StoredClaim[]; alerted: Set<string>; dispute: DisputeRecord | undefined; dirty: boolean }
+interface KeyRecord { claims: StoredClaim[]; alerted: string[] }
+interface KeyState { claims: StoredClaim[]; alerted: Set<string>; dispute: DisputeRecord | undefined; dirty: boolean; changed?: boolean }
 
 function evidence(claims: readonly StoredClaim[]): ClaimEvidence[] {
   return [...claims].sort((a, b) => a.index - b.index || a.builder.localeCompare(b.builder)).map((c) => ({ index: c.index, builder: c.builder, hash: c.hash }));
