@@ -16,6 +16,8 @@ import type { HashSource, RangeMemo } from './proof.js';
 import { TILE_HEIGHT, TILE_WIDTH, tileWidth } from './tiles.js';
 
 const TILE_BYTES = TILE_WIDTH * HASH_SIZE;
+/** 2^k for every tree level (a table: `**` with a variable exponent is a slow library call). */
+const POW2 = Array.from({ length: 54 }, (_, k) => 2 ** k);
 
 /**
  * Returns the bytes of hash tile (level, index) as stored for a tree of `size` leaves (full or the
@@ -30,6 +32,8 @@ export class ExpandedTile {
   /** Byte offset of each internal level in `bytes`. */
   private readonly offsets: number[];
   private readonly bytes: Uint8Array;
+  /** The same memory as 32-bit words (the buffer is fresh, so aligned), for fast copies. */
+  private readonly words: Uint32Array;
 
   constructor(tileBytes: Uint8Array, width: number, sha256: Sha256) {
     this.width = width;
@@ -41,6 +45,7 @@ export class ExpandedTile {
       total += n;
     }
     this.bytes = new Uint8Array(total * HASH_SIZE);
+    this.words = new Uint32Array(this.bytes.buffer, 0, this.bytes.length / 4);
     this.bytes.set(tileBytes);
     for (let j = 1, below = width; j < TILE_HEIGHT; j++) {
       const count = Math.floor(below / 2);
@@ -59,12 +64,14 @@ export class ExpandedTile {
     return this.bytes.slice(at, at + HASH_SIZE);
   }
 
-  /** Copies the hash at internal level j, position i into `out` at `offset`. */
-  copyHash(j: number, i: number, out: Uint8Array, offset: number): void {
-    const at = this.offsets[j]! + i * HASH_SIZE;
-    const bytes = this.bytes;
-    // A byte loop, not set(subarray(...)): no view object per hash on the proof hot path.
-    for (let b = 0; b < HASH_SIZE; b++) out[offset + b] = bytes[at + b]!;
+  /**
+   * Copies the hash at internal level j, position i into `out` (32-bit words) at word `offset`:
+   * eight word moves, no view object per hash on the proof hot path.
+   */
+  copyHashWords(j: number, i: number, out: Uint32Array, offset: number): void {
+    const at = (this.offsets[j]! + i * HASH_SIZE) / 4;
+    const words = this.words;
+    for (let w = 0; w < HASH_SIZE / 4; w++) out[offset + w] = words[at + w]!;
   }
 
   /** Approximate memory held, for cache accounting. */
@@ -197,6 +204,7 @@ export function tileHashSource(size: number, readTile: TileReader, sha256: Sha25
       // One buffer holds every returned hash (each a view of its own 32 bytes): one allocation
       // per call instead of one per hash, which is most of the garbage a proof makes.
       const block = new Uint8Array(coords.length * HASH_SIZE);
+      const blockWords = new Uint32Array(block.buffer);
       // Tiles missing from the cache are read once each, concurrently, then the gaps are filled.
       let pending: Map<string, Promise<ExpandedTile>> | undefined;
       let waiting: { slot: number; key: string; j: number; pos: number }[] | undefined;
@@ -210,12 +218,12 @@ export function tileHashSource(size: number, readTile: TileReader, sha256: Sha25
         if (!Number.isSafeInteger(level) || !Number.isSafeInteger(index) || level < 0 || index < 0 || level > 53) {
           throw new LafsError('out-of-range', `hash coordinate (${String(level)}, ${String(index)}) is not valid`);
         }
-        if ((index + 1) * 2 ** level > size) {
+        if ((index + 1) * POW2[level]! > size) {
           throw new LafsError('not-found', `hash (${level}, ${index}) is not a complete subtree of the tree of size ${size}`);
         }
         const tileLevel = Math.floor(level / TILE_HEIGHT);
         const j = level - tileLevel * TILE_HEIGHT;
-        const perTile = TILE_WIDTH / 2 ** j; // hashes of internal level j in a full tile
+        const perTile = TILE_WIDTH / POW2[j]!; // hashes of internal level j in a full tile
         const tileIndex = Math.floor(index / perTile);
         const pos = index - tileIndex * perTile;
         // Proofs ask for runs of hashes from one tile: look the tile up once per run.
@@ -230,7 +238,7 @@ export function tileHashSource(size: number, readTile: TileReader, sha256: Sha25
         const key = lastKey;
         const width = lastWidth;
         if (tile !== undefined) {
-          tile.copyHash(j, pos, block, slot * HASH_SIZE);
+          tile.copyHashWords(j, pos, blockWords, slot * (HASH_SIZE / 4));
           out[slot] = block.subarray(slot * HASH_SIZE, (slot + 1) * HASH_SIZE);
           continue;
         }
@@ -248,7 +256,7 @@ export function tileHashSource(size: number, readTile: TileReader, sha256: Sha25
         const loaded = new Map<string, ExpandedTile>();
         await Promise.all([...pending!].map(async ([key, p]) => loaded.set(key, await p)));
         for (const w of waiting) {
-          loaded.get(w.key)!.copyHash(w.j, w.pos, block, w.slot * HASH_SIZE);
+          loaded.get(w.key)!.copyHashWords(w.j, w.pos, blockWords, w.slot * (HASH_SIZE / 4));
           out[w.slot] = block.subarray(w.slot * HASH_SIZE, (w.slot + 1) * HASH_SIZE);
         }
       }

@@ -25,9 +25,12 @@ export type TileRef =
   | { kind: 'hash'; level: number; index: number; width: number } // width 256 = full tile (no .p/)
   | { kind: 'entries'; index: number; width: number };
 
+/** 256^L for every tile level (a table: `**` with a variable exponent is a slow library call). */
+const LEAVES_PER_TILE_HASH = Array.from({ length: MAX_TILE_LEVEL + 1 }, (_, level) => TILE_WIDTH ** level);
+
 /** Number of hashes stored at tile level `level` (tree level 8*level) in a tree of `size` leaves. */
 export function hashesAtTileLevel(level: number, size: number): number {
-  return Math.floor(size / TILE_WIDTH ** level);
+  return Math.floor(size / (LEAVES_PER_TILE_HASH[level] ?? TILE_WIDTH ** level));
 }
 
 /** "tile/0/x001/x234/067.p/5" or "tile/entries/067" (no leading slash). */
