@@ -138,7 +138,8 @@ async function follow(options: FollowOptions): Promise<number> {
   const controller = new AbortController();
   let client: LogClient;
   try {
-    client = new LogClient({ url: options.log.replace(/\/+$/, ''), verifierKey, origin, signal: controller.signal });
+    // Each bundle is read once: a large cache of full tiles would only grow RSS with the log.
+    client = new LogClient({ url: options.log.replace(/\/+$/, ''), verifierKey, origin, signal: controller.signal, tileCacheBytes: 1 << 20 });
   } catch (error) {
     if (error instanceof LafsError && (error.code === 'bad-key' || error.code === 'bad-request')) throw new LafsError('usage', `--vkey: ${error.message}`);
     throw error;
