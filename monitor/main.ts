@@ -8,7 +8,7 @@
  * alerts (or the log is still inconsistent), 2 usage or I/O error.
  */
 import { availableParallelism } from 'node:os';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { LafsError } from '../merkle/errors.js';
@@ -214,6 +214,7 @@ async function writeSnapshot(stateDir: string, store: IndexStore): Promise<void>
 
 /** The live state if no monitor holds it, else the snapshot the running monitor last wrote. */
 async function readState(stateDir: string): Promise<Snapshot & { live: boolean }> {
+  if (!existsSync(dbDir(stateDir))) throw new LafsError('usage', `--state ${stateDir}: no monitor state there (a monitor creates it on its first run)`);
   let store: IndexStore;
   try {
     store = await IndexStore.open(dbDir(stateDir), undefined, { create: false });
