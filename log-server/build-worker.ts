@@ -22,8 +22,23 @@ try {
   // Only a warm-up: a failure here shows again, properly reported, on a real submission.
 }
 
-port.on('message', (msg: { id: number; request: BuildRequest }) => {
-  void handle(msg.request).then((reply) => port.postMessage({ id: msg.id, reply }, reply.ok ? transferable(reply.bytes, reply.leafHash) : []));
+// Requests arrive in batches (see build-pool.ts); replies finished in one turn go back in one message.
+let outbox: { id: number; reply: BuildReply }[] = [];
+let transfer: ArrayBuffer[] = [];
+function send(id: number, reply: BuildReply): void {
+  if (reply.ok) transfer.push(...transferable(reply.bytes, reply.leafHash));
+  if (outbox.push({ id, reply }) > 1) return;
+  setImmediate(() => {
+    const batch = outbox;
+    const buffers = transfer;
+    outbox = [];
+    transfer = [];
+    port.postMessage(batch, buffers);
+  });
+}
+
+port.on('message', (batch: { id: number; request: BuildRequest }[]) => {
+  for (const { id, request } of batch) void handle(request).then((reply) => send(id, reply));
 });
 
 /** Buffers that own their whole ArrayBuffer can be handed over without a copy. */
