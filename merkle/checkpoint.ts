@@ -15,6 +15,7 @@ import { LafsError, type Checked } from './errors.js';
 import { openNote, type NoteVerifier } from './note.js';
 import { decodeBase64Strict, encodeBase64 } from './base64.js';
 
+/** A parsed checkpoint body (c2sp.org/tlog-checkpoint): origin line, tree size, root hash, then optional extension lines. */
 export interface Checkpoint { origin: string; size: number; root: Hash; extensions: string[] }
 
 const ROOT_HASH_SIZE = 32;
@@ -23,6 +24,7 @@ const CANONICAL_DECIMAL = /^(0|[1-9][0-9]*)$/;
 const CONTROL = /[\u0000-\u001f]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+/** The checkpoint body text, each line newline-terminated; throws LafsError('bad-checkpoint') on a value that has no valid spelling. */
 export function formatCheckpoint(c: Checkpoint): string {
   const problem = lineProblem(c.origin);
   if (problem) throw new LafsError('bad-checkpoint', `checkpoint origin ${problem}`);
@@ -42,6 +44,7 @@ export function parseCheckpoint(body: string): Checkpoint {
   const fail = (line: number, what: string, why: string): never => {
     throw new LafsError('bad-checkpoint', `checkpoint line ${line} (${what}): ${why}`);
   };
+  if (typeof body !== 'string') throw new LafsError('bad-checkpoint', `checkpoint is a ${typeof body}, not text`);
   if (!body.endsWith('\n')) throw new LafsError('bad-checkpoint', 'checkpoint does not end with a newline');
   const lines = body.slice(0, -1).split('\n');
   if (lines.length < 3) throw new LafsError('bad-checkpoint', `checkpoint has ${lines.length} line(s), needs at least 3 (origin, size, root hash)`);

@@ -26,9 +26,13 @@ export interface Ed25519 {
   sign(message: Uint8Array, seed: Uint8Array): Uint8Array; // 64 bytes
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
 }
+/** Signs note bodies with one named Ed25519 key; built from a signer-key string by `parseSignerKey`. */
 export interface NoteSigner { readonly name: string; readonly keyId: Uint8Array; sign(message: Uint8Array): Uint8Array }
+/** Checks signatures of one named key; built from a verifier-key string by `parseVerifierKey`. */
 export interface NoteVerifier { readonly name: string; readonly keyId: Uint8Array; readonly publicKey: Uint8Array; verify(message: Uint8Array, signature: Uint8Array): boolean }
+/** One signature line of a note: the key name, its 4-byte key ID and the signature. */
 export interface NoteSignature { name: string; keyId: Uint8Array; signature: Uint8Array /* without the 4-byte key ID */ }
+/** A note whose body is trusted: the signatures by the given verifiers that checked, and the other lines, kept as the spec says. */
 export interface OpenedNote { text: string; verified: NoteSignature[]; unverified: NoteSignature[] }
 
 /** Signature type byte of Ed25519 in key IDs and key strings (c2sp.org/signed-note, "Signature types"). */

@@ -35,6 +35,7 @@ export interface RangeMemo {
   set(start: number, end: number, hash: Hash): void;
 }
 
+/** Address of a stored hash: the complete subtree of 2^level leaves starting at leaf index * 2^level. */
 export interface HashCoord { level: number; index: number }
 
 /** Largest power of two strictly below n (n >= 2), exact for every safe integer. */
@@ -269,6 +270,7 @@ export function verifyConsistency(from: number, to: number, proof: readonly Hash
     // The RFC covers 0 < from < to; the two edge cases have empty proofs by convention.
     if (from === to) {
       if (proof.length !== 0) return { ok: false, reason: `consistency proof between equal sizes must be empty, has ${proof.length} hashes` };
+      if (to === 0 && !equalBytes(oldRoot, emptyRoot(sha256))) return { ok: false, reason: 'root is not the empty-tree hash for size 0' };
       return equalBytes(oldRoot, newRoot) ? { ok: true } : { ok: false, reason: `two different roots for the same tree size ${to}` };
     }
     if (from === 0) {

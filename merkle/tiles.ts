@@ -14,7 +14,9 @@
  */
 import { LafsError } from './errors.js';
 
+/** Tree levels per tile (C2SP tlog-tiles). */
 export const TILE_HEIGHT = 8;
+/** Hashes in a full tile: 2^TILE_HEIGHT. */
 export const TILE_WIDTH = 256;
 /** Highest tile level a path may name (the spec's bound). */
 export const MAX_TILE_LEVEL = 63;
@@ -44,6 +46,11 @@ export function tilePath(ref: TileRef): string {
   }
   if (!Number.isInteger(ref.width) || ref.width < 1 || ref.width > TILE_WIDTH) {
     throw new LafsError('bad-tile', `tile path: width ${String(ref.width)} is not an integer in 1..${TILE_WIDTH}`);
+  }
+  // Same bound as parseTilePath, so every path made here parses back.
+  const levelsBelow = ref.kind === 'entries' ? 1 : ref.level + 1;
+  if (BigInt(ref.index) * BigInt(TILE_WIDTH) ** BigInt(levelsBelow) > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new LafsError('bad-tile', `tile path: ${ref.kind === 'entries' ? 'entry tile' : `tile (${ref.level}, ${ref.index})`} ${ref.kind === 'entries' ? ref.index + ' ' : ''}lies beyond 2^53 leaves`);
   }
   const suffix = ref.width === TILE_WIDTH ? '' : `.p/${ref.width}`;
   return `tile/${level}/${encodeTileIndex(ref.index)}${suffix}`;

@@ -19,10 +19,15 @@ import { LafsError } from './errors.js';
 import { type HashTile, TILE_HEIGHT, TILE_WIDTH, hashesAtTileLevel } from './tiles.js';
 import type { TileReader } from './tile-source.js';
 
+/** What one append batch changed: the new size and root, and the hash tiles to store. */
 export interface AppendResult { size: number; root: Hash; tiles: HashTile[] /* every hash tile changed by this batch, at its new width */ }
 
 const TILE_BYTES = TILE_WIDTH * HASH_SIZE;
 
+/**
+ * An append-only RFC 9162 tree that holds only its right edge (one hash per set bit of the size)
+ * and the partial tile of each level; each `append` returns the tiles it changed.
+ */
 export class IncrementalTree {
   private treeSize: number;
   private readonly sha256: Sha256;

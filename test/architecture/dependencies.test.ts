@@ -29,6 +29,7 @@ function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   const specifiers: string[] = [];
   for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]/g)) specifiers.push(m[1]!);
+  for (const m of text.matchAll(/(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g)) specifiers.push(m[1]!); // side-effect import
   for (const m of text.matchAll(/\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g)) specifiers.push(m[1]!);
   for (const m of text.matchAll(/new URL\(\s*['"](\.[^'"]+)['"]\s*,\s*import\.meta\.url/g)) specifiers.push(m[1]!);
   return specifiers;
@@ -54,4 +55,23 @@ for (const [folder, deps] of Object.entries(allowed)) {
 test('the checker sees imports (it would catch a violation)', (t) => {
   const file = join(repoRoot, 'merkle', 'index.ts');
   t.true(importsOf(file).includes('./errors.js'));
+});
+
+/** Code without comments and string literals, so a mention in prose is not a use. */
+function codeOf(file: string): string {
+  return readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/\/\/[^\n]*/g, '')
+    .replace(/(['"`])(?:\\.|(?!\1)[^\\\n])*\1/g, "''");
+}
+
+test('merkle/ uses no Node globals (it runs in browsers)', (t) => {
+  const uses = sourceFiles(join(repoRoot, 'merkle')).flatMap((file) =>
+    [...codeOf(file).matchAll(/\b(Buffer|process|require|__dirname|setImmediate)\b/g)].map((m) => `${relative(repoRoot, file)} uses ${m[1]}`),
+  );
+  t.deepEqual(uses, []);
+});
+
+test('the global checker sees a use (it would catch a violation)', (t) => {
+  t.regex(codeOf(join(repoRoot, 'test', 'architecture', 'dependencies.test.ts')), /\bprocess\b|\bBuffer\b/);
 });

@@ -131,6 +131,8 @@ test('formatCheckpoint refuses what it could not parse back', (t) => {
     [{ ...good, extensions: ['ok', ''] }, /extension line 2 is empty/],
     [{ ...good, extensions: ['a\nb'] }, /extension line 1 contains control/],
   ];
+  const notText = t.throws(() => parseCheckpoint(42 as unknown as string), { instanceOf: LafsError });
+  t.is(notText?.code, 'bad-checkpoint');
   for (const [cp, reason] of cases) {
     const err = t.throws(() => formatCheckpoint(cp), { instanceOf: LafsError });
     t.is(err?.code, 'bad-checkpoint');

@@ -180,6 +180,8 @@ test('consistency edge cases: equal sizes and the empty old tree need an empty p
   t.deepEqual(verifyConsistency(0, 10, [], emptyRoot(), root), { ok: true });
   t.false(verifyConsistency(0, 10, [], root, root).ok);
   t.false(verifyConsistency(0, 10, [root], emptyRoot(), root).ok);
+  t.deepEqual(verifyConsistency(0, 0, [], emptyRoot(), emptyRoot()), { ok: true });
+  t.false(verifyConsistency(0, 0, [], root, root).ok, 'a size-0 tree has only the empty-tree hash');
   t.false(verifyConsistency(4, 10, [], ref.mth(0, 4), root).ok, 'empty proof between different sizes');
   t.false(verifyConsistency(10, 4, [], root, ref.mth(0, 4)).ok, 'shrinking tree');
 });

@@ -32,6 +32,10 @@ test('paths: three-digit groups, x prefix on all but the last, .p/<W> for partia
     { kind: 'hash', level: 64, index: 0, width: 256 },
     { kind: 'hash', level: 0, index: 0, width: 0 },
     { kind: 'entries', index: 0, width: 257 },
+    // Beyond 2^53 leaves: parseTilePath would reject these paths, so tilePath must not make them.
+    { kind: 'hash', level: 6, index: 2, width: 256 },
+    { kind: 'hash', level: 0, index: 2 ** 45, width: 256 },
+    { kind: 'entries', index: 2 ** 45, width: 256 },
   ] as TileRef[]) {
     const err = t.throws(() => tilePath(bad));
     t.true(err instanceof LafsError && err.code === 'bad-tile', JSON.stringify(bad));
