@@ -4,11 +4,15 @@
  * one client and with many concurrent clients, the data-dir bytes per entry, and, measured in the
  * same run, the one-core OpenPGP verify rate the target is expressed in:
  *   target: ingestion >= 1.0 x (one-core openpgp.js verify rate x cores).
- * The load generator runs on the same machine and takes CPU from the server: figures are a floor.
+ * The load generator runs on the same machine and takes CPU from the server, so the measured rate
+ * is a floor. The server's own CPU time per entry (all its threads, from /proc) is reported too,
+ * with the rate it implies for a server that had every core to itself (cores / CPU per entry),
+ * and the share of that CPU spent verifying signatures (one-core verify cost / CPU per entry).
  *
  * Run: node --expose-gc dist/bench/ingest.bench.js   (prints one JSON object)
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { measureOpenpgpJsRate, measureOpenpgpVerifyRate } from './limits.js';
@@ -16,7 +20,8 @@ import { startServer } from '../test/helpers/server.js';
 import { attestationBody, makeBuilder, randomStatement } from '../test/helpers/submissions.js';
 
 const SINGLE = Number(process.env.INGEST_SINGLE ?? 300);
-const MANY = Number(process.env.INGEST_MANY ?? 4000);
+const MANY = Number(process.env.INGEST_MANY ?? 8000);
+const WARMUP = 64;
 const CLIENTS = Number(process.env.INGEST_CLIENTS ?? 128);
 
 const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
@@ -31,6 +36,14 @@ function post(url: URL, body: string): Promise<number> {
     req.end(body);
   });
 }
+
+/** User + system CPU seconds of a process, all threads (Linux /proc; fields 14 and 15 in clock ticks). */
+function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -67,22 +80,27 @@ const cores = availableParallelism();
 const openpgpJsOneCore = Math.round(await measureOpenpgpJsRate(3000, 'eddsa'));
 const projectVerifyOneCore = Math.round(await measureOpenpgpVerifyRate(3000, { type: 'eddsa' }));
 
-process.stderr.write(`ingest: signing ${SINGLE + MANY} submissions\n`);
+process.stderr.write(`ingest: signing ${WARMUP + SINGLE + MANY} submissions\n`);
 const builders = await Promise.all(Array.from({ length: 16 }, (_, i) => makeBuilder(`Bench Builder ${i}`)));
 const bodies: string[] = [];
-for (let i = 0; i < SINGLE + MANY; i += 200) {
-  const chunk = await Promise.all(Array.from({ length: Math.min(200, SINGLE + MANY - i) }, (_, k) => attestationBody(builders[(i + k) % builders.length]!, randomStatement({ artifacts: 3 }))));
+for (let i = 0; i < WARMUP + SINGLE + MANY; i += 200) {
+  const chunk = await Promise.all(Array.from({ length: Math.min(200, WARMUP + SINGLE + MANY - i) }, (_, k) => attestationBody(builders[(i + k) % builders.length]!, randomStatement({ artifacts: 3 }))));
   bodies.push(...chunk.map((b) => JSON.stringify(b)));
 }
 
 const server = await startServer({ origin: 'bench.example/lafs-log' });
 const url = new URL('/v1/entries', server.url);
 // Warm-up: workers parse each builder key once (then cached), JIT.
-await ingest(url, bodies.splice(0, 64), 16);
+await ingest(url, bodies.splice(0, WARMUP), 16);
 process.stderr.write('ingest: one client\n');
 const single = await ingest(url, bodies.splice(0, SINGLE), 1);
 process.stderr.write(`ingest: ${CLIENTS} clients\n`);
+const serverCpuBefore = processCpuSeconds(server.process.pid!);
+const clientCpuBefore = process.cpuUsage();
 const many = await ingest(url, bodies.splice(0, MANY), CLIENTS);
+const serverCpuMsPerEntry = ((processCpuSeconds(server.process.pid!) - serverCpuBefore) * 1000) / many.entries;
+const clientCpu = process.cpuUsage(clientCpuBefore);
+const clientCpuMsPerEntry = (clientCpu.user + clientCpu.system) / 1000 / many.entries;
 
 const metrics = await (await fetch(new URL('/metrics', server.url))).text();
 const batches = Number(/^lafs_batch_size_count (\d+)$/m.exec(metrics)?.[1] ?? 0);
@@ -100,6 +118,14 @@ console.log(
     single,
     concurrent: many,
     ratioToTarget: +(many.entriesPerSecond / limit).toFixed(2),
+    ratioToProjectVerifyAllCores: +(many.entriesPerSecond / (projectVerifyOneCore * cores)).toFixed(2),
+    cpu: {
+      serverMsPerEntry: +serverCpuMsPerEntry.toFixed(3),
+      loadGeneratorMsPerEntry: +clientCpuMsPerEntry.toFixed(3),
+      verifyMsPerEntryOneCore: +(1000 / projectVerifyOneCore).toFixed(3),
+      verifyShareOfServerCpu: +(1000 / projectVerifyOneCore / serverCpuMsPerEntry).toFixed(2),
+      serverOnlyEntriesPerSecondAllCores: Math.round((cores * 1000) / serverCpuMsPerEntry),
+    },
     meanBatchSize: batches ? +(logged / batches).toFixed(1) : null,
     logSize: logged,
     dataDirBytesPerEntry: Math.round(dataBytes / logged),
