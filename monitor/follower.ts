@@ -70,6 +70,9 @@ export function isTransient(error: unknown): boolean {
   return error.code === 'unavailable' || error.code === 'rate-limited' || error.code === 'not-found' || error.code === 'internal';
 }
 
+/** Attempts at verifying one entry when the verifier itself fails (a worker crash), within one poll. */
+const VERIFY_ATTEMPTS = 3;
+
 interface PreparedBatch { start: number; end: number; entries: ProcessedEntry[]; stop?: { index: number; reason: string } }
 
 export class Follower {
@@ -245,7 +248,20 @@ export class Follower {
     // A leaf is usually a view into its whole entry bundle; posting the view to a worker would
     // clone the bundle's entire buffer (about 100 KB) for every entry. Send a compact copy.
     const compact = leaf.byteOffset === 0 && leaf.byteLength === leaf.buffer.byteLength ? leaf : Uint8Array.prototype.slice.call(leaf);
-    const result = await this.o.verify(compact);
+    let result: Checked<VerifiedLeaf>;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        result = await this.o.verify(compact);
+        break;
+      } catch (error) {
+        // A verification worker died (the pool has replaced it): that says nothing about this entry,
+        // so it is never taken for a verdict. Retry a few times now; if it keeps failing the poll
+        // fails, the batch is not committed, and the next poll (after backoff) tries it again.
+        if (attempt >= VERIFY_ATTEMPTS || this.o.signal.aborted) throw error instanceof LafsError ? error : new LafsError('unavailable', `verifying entry ${index}: ${(error as Error).message}`);
+        this.log(`verifying entry ${index} failed (${(error as Error).message}); retrying`);
+        await sleep(250 * 2 ** (attempt - 1), this.o.signal);
+      }
+    }
     if (!result.ok) return { index, invalid: result.reason };
     const { view, signature } = result.value;
     return {
