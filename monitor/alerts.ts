@@ -46,7 +46,10 @@ export interface InconsistentLogAlert extends AlertBase {
 export interface InvalidEntryAlert extends AlertBase {
   type: 'invalid-entry';
   checkpoint: AlertCheckpoint;
+  /** The exact entry at fault. */
   index: number;
+  /** What is wrong, as an error code: `bad-signature`, `bad-leaf`, `bad-statement`, `inconsistent`, ... (with `index`, the alert's identity). */
+  code: string;
   reason: string;
 }
 

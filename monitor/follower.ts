@@ -7,6 +7,12 @@
  *  3. catches up on the new entries one entry tile (256 entries) at a time: bundles checked
  *     against the tiles by the client, every builder signature re-verified in the VerifyPool
  *     (all cores), claims indexed, alerts raised, and the batch committed in one synced write.
+ *     An entry the tree commits to but that does not decode or verify is `invalid-entry` once,
+ *     and passed. A bundle or tile that does not match the signed tree is log misbehaviour: the
+ *     bundle is fetched again and checked leaf by leaf to name the exact entry, the entries before
+ *     it are processed, `invalid-entry` is raised once for (index, code), and the monitor does not
+ *     advance past it (nothing unproven is taken as verified) but tries again at every poll, so
+ *     a mirror's transient glitch clears by itself.
  * A few batches are fetched and verified ahead of the one being committed so the cores stay
  * busy, and no more, so memory stays flat however large the log.
  *
@@ -17,23 +23,30 @@ import type { Checkpoint } from '../merkle/checkpoint.js';
 import { LafsError, type Checked } from '../merkle/errors.js';
 import { makeConsistencyProof, verifyConsistency } from '../merkle/proof.js';
 import { tileHashSource, type TileReader } from '../merkle/tile-source.js';
-import { TILE_WIDTH } from '../merkle/tiles.js';
-import type { Sha256 } from '../merkle/hash.js';
+import { TILE_WIDTH, tileWidth } from '../merkle/tiles.js';
+import { HASH_SIZE, equalBytes, leafHash, type Sha256 } from '../merkle/hash.js';
+import { decodeLeaf } from '../attestation/leaf.js';
+import { viewLeaf } from '../attestation/record.js';
 import type { VerifiedLeaf } from '../attestation/record.js';
 import type { RawEntry, VerifiedCheckpoint } from '../client/log-client.js';
 import { alertId, type Alert, type AlertCheckpoint, type AlertSinks, type InconsistentLogAlert, type InvalidEntryAlert, type LogUnreachableAlert, type StalledLogAlert } from './alerts.js';
 import type { IndexStore, PendingAlert, ProcessedEntry, StoredCheckpoint } from './index-store.js';
+import type { BundleReader } from './tile-reader.js';
 
 /** What the follower needs of the log client (LogClient satisfies it). */
 export interface LogSource {
   checkpoint(): Promise<VerifiedCheckpoint>;
   /** Entries proven in the tree of `cp` (bundles checked against its tiles), not decoded. */
   rawEntries(start: number, end: number, cp: Checkpoint): AsyncIterable<RawEntry>;
+  /** Hash tiles of `cp`'s tree, each verified against its root (to check a bundle leaf by leaf). */
+  tileReader?(cp: Checkpoint): TileReader;
 }
 
 export interface FollowerOptions {
   source: LogSource;
   tiles: TileReader;
+  /** Raw entry bundles, read past the client's cache, to locate the bad entry of a bundle that did not verify. */
+  bundles?: BundleReader;
   store: IndexStore;
   sinks: AlertSinks;
   verify: (leaf: Uint8Array) => Promise<Checked<VerifiedLeaf>>;
@@ -73,7 +86,8 @@ export function isTransient(error: unknown): boolean {
 /** Attempts at verifying one entry when the verifier itself fails (a worker crash), within one poll. */
 const VERIFY_ATTEMPTS = 3;
 
-interface PreparedBatch { start: number; end: number; entries: ProcessedEntry[]; stop?: { index: number; reason: string } }
+interface Stop { index: number; code: string; reason: string }
+interface PreparedBatch { start: number; end: number; entries: ProcessedEntry[]; stop?: Stop }
 
 export class Follower {
   private readonly o: FollowerOptions;
@@ -205,7 +219,7 @@ export class Follower {
       const pending = await this.storeWrite(() => store.commitBatch(batch.entries, batch.stop ? batch.stop.index : batch.end, context));
       for (const p of pending) this.deliver(p);
       if (batch.stop) {
-        await this.raiseInvalidEntry(stored, batch.stop.index, batch.stop.reason);
+        await this.raiseInvalidEntry(stored, batch.stop);
         this.inconsistent = true;
         return;
       }
@@ -237,11 +251,55 @@ export class Follower {
       if (raw.length !== end - start) throw new LafsError('internal', `client returned ${raw.length} entries for [${start}, ${end})`);
     } catch (error) {
       if (isTransient(error)) throw error;
-      const code = error instanceof LafsError ? error.code : 'internal';
-      stop = { index: start + raw.length, reason: `${code}: ${(error as Error).message}` };
+      const located = await this.locate(start + raw.length, end, cp, error);
+      raw.push(...located.proven);
+      stop = located.stop;
     }
     const entries = await Promise.all(raw.map((e) => this.check(e.index, e.leaf)));
     return stop ? { start, end: stop.index, entries, stop } : { start, end, entries };
+  }
+
+  /**
+   * After the client refused the bundle holding [from, end): fetches it again, past any cache, and
+   * checks it leaf by leaf against the level-0 tile verified against the signed root. Leaves that
+   * match are proven; the first that does not is where the monitor stops. If the tile itself does
+   * not verify, no leaf of it can be proven: the stop is at `from`. If everything matches now,
+   * the first refusal was a glitch and the whole range is proven.
+   */
+  private async locate(from: number, end: number, cp: Checkpoint, error: unknown): Promise<{ proven: RawEntry[]; stop?: Stop }> {
+    const stopAt = (index: number, e: unknown): Stop => {
+      const code = e instanceof LafsError ? e.code : 'internal';
+      return { index, code, reason: `${code}: ${(e as Error).message}` };
+    };
+    const { bundles, source } = this.o;
+    if (!bundles || !source.tileReader) return { proven: [], stop: stopAt(from, error) };
+    const tileIndex = Math.floor(from / TILE_WIDTH);
+    const width = tileWidth(0, tileIndex, cp.size);
+    let tile: Uint8Array | undefined;
+    let bundle: { leaves: Uint8Array[]; url: string };
+    try {
+      tile = await source.tileReader(cp)(0, tileIndex, width);
+      if (tile === undefined) throw new LafsError('unavailable', `level-0 tile ${tileIndex} of the tree of size ${cp.size} is missing`);
+      bundle = await bundles(tileIndex, width);
+    } catch (e) {
+      if (isTransient(e)) throw e;
+      return { proven: [], stop: stopAt(from, e) };
+    }
+    const proven: RawEntry[] = [];
+    for (let index = from; index < end; index++) {
+      const i = index - tileIndex * TILE_WIDTH;
+      const leaf = bundle.leaves[i]!;
+      const hash = leafHash(leaf, this.o.sha256);
+      const expected = tile.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
+      if (!equalBytes(hash, expected)) {
+        const b64 = (h: Uint8Array) => Buffer.from(h).toString('base64');
+        const reason = `inconsistent: GET ${bundle.url}: entry ${index} hashes to ${b64(hash)}, but the level-0 tile verified against the checkpoint of size ${cp.size} says ${b64(expected)}; the log serves an entry that does not match its signed tree`;
+        return { proven, stop: { index, code: 'inconsistent', reason } };
+      }
+      proven.push({ index, leaf, leafHash: hash });
+    }
+    this.log(`entries ${from}..${end - 1} match the signed tree when fetched again (the first answer did not: ${(error as Error).message})`);
+    return { proven };
   }
 
   private async check(index: number, leaf: Uint8Array): Promise<ProcessedEntry> {
@@ -262,7 +320,10 @@ export class Follower {
         await sleep(250 * 2 ** (attempt - 1), this.o.signal);
       }
     }
-    if (!result.ok) return { index, invalid: result.reason };
+    if (!result.ok) {
+      const code = invalidCode(leaf);
+      return { index, code, invalid: result.reason.startsWith(`${code}: `) ? result.reason : `${code}: ${result.reason}` };
+    }
     const { view, signature } = result.value;
     return {
       index,
@@ -309,19 +370,21 @@ export class Follower {
     else this.log(`log still inconsistent with verified checkpoint of size ${previous.size} (alerted before): ${reason}`);
   }
 
-  private async raiseInvalidEntry(checkpoint: StoredCheckpoint, index: number, reason: string): Promise<void> {
+  /** Keyed on (index, code), not on the checkpoint: a stuck entry on a growing log is one alert, not one per checkpoint. */
+  private async raiseInvalidEntry(checkpoint: StoredCheckpoint, stop: Stop): Promise<void> {
     const alert: InvalidEntryAlert = {
       type: 'invalid-entry',
-      id: alertId('invalid-entry', this.o.store.origin, index, checkpoint.root),
+      id: invalidEntryId(this.o.store.origin, stop.index, stop.code),
       time: this.now().toISOString(),
       log: this.o.store.origin,
       checkpoint,
-      index,
-      reason,
+      index: stop.index,
+      code: stop.code,
+      reason: stop.reason,
     };
     const pending = await this.storeWrite(() => this.o.store.recordAlert(alert));
     if (pending) this.deliver(pending);
-    else this.log(`entry ${index} still does not match the tree (alerted before): ${reason}`);
+    else this.log(`entry ${stop.index} still does not match the tree (alerted before; retried at every poll): ${stop.reason}`);
   }
 
   private async raiseUnreachable(failures: number, since: string, reason: string): Promise<void> {
@@ -358,6 +421,20 @@ export class Follower {
       throw new LafsError('io', `monitor state: ${(error as Error).message}`, { cause: error });
     }
   }
+}
+
+/** The error code of a leaf the verifier refused: what decoding and parsing say (cheap, no cryptography), else its signature. */
+function invalidCode(leaf: Uint8Array): string {
+  try {
+    viewLeaf(decodeLeaf(leaf));
+  } catch (error) {
+    return error instanceof LafsError ? error.code : 'bad-leaf';
+  }
+  return 'bad-signature';
+}
+
+export function invalidEntryId(origin: string, index: number, code: string): string {
+  return alertId('invalid-entry', origin, index, code);
 }
 
 function toStored(v: VerifiedCheckpoint): AlertCheckpoint {

@@ -35,7 +35,7 @@ export type StoredCheckpoint = AlertCheckpoint;
 /** One processed entry: its builder and artifact claims, or why it is invalid. */
 export type ProcessedEntry =
   | { index: number; builder: string; artifacts: { source: string; platform: string | null; name: string; hash: string }[] }
-  | { index: number; invalid: string };
+  | { index: number; invalid: string; code?: string };
 
 export interface DisputeRecord {
   key: ArtifactKey;
@@ -177,6 +177,7 @@ export class IndexStore {
     const alerts: Alert[] = [];
     const keys = new Map<string, KeyState>();
     const newBuilders = new Set<string>();
+    const seenInBatch = new Set<string>();
     const trusted = (builder: string) => context.trusted === undefined || context.trusted.has(builder);
     const keyOf = (a: { source: string; platform: string | null; name: string }) => JSON.stringify([a.source, a.platform, a.name]);
 
@@ -197,15 +198,12 @@ export class IndexStore {
 
     for (const entry of entries) {
       if ('invalid' in entry) {
-        const alert: InvalidEntryAlert = {
-          type: 'invalid-entry',
-          id: alertId('invalid-entry', context.origin, entry.index, entry.invalid),
-          time: context.time,
-          log: context.origin,
-          checkpoint: context.checkpoint,
-          index: entry.index,
-          reason: entry.invalid,
-        };
+        const code = entry.code ?? /^([a-z-]+):/.exec(entry.invalid)?.[1] ?? 'bad-leaf';
+        // Keyed on (index, code), like the follower's: one alert per fault however often it is seen.
+        const id = alertId('invalid-entry', context.origin, entry.index, code);
+        if (seenInBatch.has(id) || (await this.db.get(`seen!${id}`)) !== undefined) continue;
+        seenInBatch.add(id);
+        const alert: InvalidEntryAlert = { type: 'invalid-entry', id, time: context.time, log: context.origin, checkpoint: context.checkpoint, index: entry.index, code, reason: entry.invalid };
         ops.push({ type: 'put', key: `seen!${alert.id}`, value: '' });
         alerts.push(alert);
         continue;

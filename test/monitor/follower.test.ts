@@ -4,13 +4,15 @@
  * correctly hashed tree are alerted once and passed; stale checkpoints are proven, not alerted.
  */
 import test from 'ava';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { decodeEntryBundle, encodeEntryBundle } from '../../merkle/bundle.js';
 import { VerifyPool } from '../../attestation/verify-pool.js';
 import { LafsError } from '../../merkle/errors.js';
 import type { InvalidEntryAlert } from '../../monitor/alerts.js';
 import { makeBuilder, randomStatement, type TestBuilder } from '../helpers/submissions.js';
 import { tempDir } from '../helpers/tmp.js';
-import { attestationLeaf, harness, StaticLog } from './follower-harness.js';
+import { attestationLeaf, badSignatureLeaf, harness, StaticLog } from './follower-harness.js';
 
 let builders: TestBuilder[] = [];
 test.before(async () => {
@@ -76,4 +78,95 @@ test('a verifier that keeps failing fails the poll and commits nothing past it; 
   }
 });
 
-export { type InvalidEntryAlert };
+test('a bad builder signature inside a correctly hashed tree: invalid-entry once, at that index, and the monitor goes on', async (t) => {
+  const good = await leaves(7);
+  const all = [...good.slice(0, 3), badSignatureLeaf(good[3]!), ...good.slice(4)];
+  const log = await StaticLog.serve(all);
+  const state = stateDir();
+  let h = await harness(log.url, state);
+  try {
+    const result = await h.follower.run();
+    const alerts = h.alerts();
+    t.is(alerts.length, 1, h.stdout());
+    const alert = alerts[0] as InvalidEntryAlert;
+    t.like(alert, { type: 'invalid-entry', index: 3, code: 'bad-signature', checkpoint: { size: 7 } });
+    t.regex(alert.reason, /^bad-signature: signature: /);
+    t.is(result.alertsRaised, 1);
+    t.false(result.inconsistent, 'a bad leaf in a valid tree is not log inconsistency');
+    t.is(h.store.nextIndex(), 7, 'the monitor continues past a bad leaf the tree commits to');
+  } finally {
+    await h.close();
+  }
+  // The log grows: the bad entry is behind us, never alerted again.
+  log.write([...all, ...(await leaves(3))]);
+  h = await harness(log.url, state);
+  try {
+    await h.follower.run();
+    t.deepEqual(h.alerts(), []);
+    t.is(h.store.nextIndex(), 10);
+    t.is((await h.store.alerts()).length, 1);
+  } finally {
+    await h.close();
+    await log.close();
+  }
+});
+
+test('a bundle that does not match the signed tree: one invalid-entry at the exact leaf, no re-alert as the log grows, cleared when the mirror serves it right', async (t) => {
+  let entries = await leaves(6);
+  const log = await StaticLog.serve(entries);
+  const bundleFile = join(log.dir, 'tile/entries/000.p/6');
+  const tamper = (file: string, width: number, index: number) => {
+    // Re-encode the bundle with one leaf changed (a well-formed bundle whose leaf 'index' hashes otherwise).
+    const bundle = decodeEntryBundle(new Uint8Array(readFileSync(file)), width);
+    const leaf = Uint8Array.from(bundle[index]!);
+    leaf[leaf.length - 1]! ^= 1;
+    bundle[index] = leaf;
+    writeFileSync(file, encodeEntryBundle(bundle));
+  };
+  tamper(bundleFile, 6, 4);
+  const state = stateDir();
+  let h = await harness(log.url, state);
+  try {
+    const result = await h.follower.run();
+    const alerts = h.alerts();
+    t.is(alerts.length, 1, h.stdout());
+    t.like(alerts[0], { type: 'invalid-entry', index: 4, code: 'inconsistent', checkpoint: { size: 6 } });
+    t.regex((alerts[0] as InvalidEntryAlert).reason, /entry 4 hashes to .* does not match its signed tree/);
+    t.true(result.inconsistent);
+    t.is(h.store.nextIndex(), 4, 'entries before the bad one are proven and processed; nothing past it');
+  } finally {
+    await h.close();
+  }
+
+  // The log grows (new checkpoints, new roots) while still serving the bad leaf: no new alert.
+  for (const more of [2, 3]) {
+    entries = [...entries, ...(await leaves(more))];
+    log.write(entries);
+    tamper(join(log.dir, `tile/entries/000.p/${entries.length}`), entries.length, 4);
+    h = await harness(log.url, state);
+    try {
+      const result = await h.follower.run();
+      t.deepEqual(h.alerts(), [], `no new alert at size ${entries.length}`);
+      t.true(result.inconsistent);
+      t.is(h.store.nextIndex(), 4);
+      t.is(h.store.checkpoint()!.size, entries.length, 'the checkpoint still advances (it is proven consistent)');
+      t.true(h.logLines.some((l) => /entry 4 still does not match the tree \(alerted before/.test(l)));
+    } finally {
+      await h.close();
+    }
+  }
+
+  // The mirror serves the right bundle again: the monitor catches up, no alert.
+  log.write(entries);
+  h = await harness(log.url, state);
+  try {
+    const result = await h.follower.run();
+    t.deepEqual(h.alerts(), []);
+    t.false(result.inconsistent);
+    t.is(h.store.nextIndex(), entries.length);
+    t.deepEqual((await h.store.alerts()).map((a) => [a.type, (a as InvalidEntryAlert).index]), [['invalid-entry', 4]]);
+  } finally {
+    await h.close();
+    await log.close();
+  }
+});
