@@ -2,8 +2,10 @@
  * The monitor's loop (issue 5, DESIGN.md sections 2 and 7). Each poll:
  *  1. fetches the signed checkpoint (the client verifies its signature and origin);
  *  2. proves it extends the last verified one with a consistency proof the monitor computes
- *     itself from hash tiles it fetched (never the server's proof API); a smaller tree, the same
- *     size with another root, or a failed proof is `inconsistent-log`, and the state stays put;
+ *     itself from hash tiles it fetched (never the server's proof API); the same size with another
+ *     root, or a failed proof is `inconsistent-log`, and the state stays put. A smaller tree (a
+ *     CDN or a lagging mirror serving an old checkpoint) is proven to be a prefix of the verified
+ *     one and then only logged as stale; if that proof fails it is `inconsistent-log` too;
  *  3. catches up on the new entries one entry tile (256 entries) at a time: bundles checked
  *     against the tiles by the client, every builder signature re-verified in the VerifyPool
  *     (all cores), claims indexed, alerts raised, and the batch committed in one synced write.
@@ -159,7 +161,7 @@ export class Follower {
       await this.storeWrite(() => store.saveCheckpoint(current, nowIso));
       this.log(`first checkpoint: size ${current.size}`);
     } else if (current.size < previous.size) {
-      await this.raiseInconsistent(previous, current, `tree size went down from ${previous.size} to ${current.size}`);
+      await this.checkStale(previous, current);
     } else if (current.size === previous.size) {
       if (current.root !== previous.root) await this.raiseInconsistent(previous, current, `same tree size ${current.size} with a different root hash`);
       else if (current.note !== previous.note) await this.storeWrite(() => store.saveCheckpoint(current, nowIso)); // re-signed
@@ -175,8 +177,32 @@ export class Follower {
     await this.catchUp();
   }
 
-  /** RFC 9162 2.1.4 consistency, the proof built from tiles fetched here and checked against both roots. */
-  private async proveExtends(previous: StoredCheckpoint, next: Checkpoint): Promise<{ ok: true } | { ok: false; reason: string }> {
+  /**
+   * A checkpoint smaller than the verified one is either an old one (a CDN cache, a lagging
+   * mirror: harmless) or a fork. Tell them apart with a consistency proof from it to the verified
+   * tree, built from tiles: proven means stale (logged; the state never moves backwards), a proof
+   * that fails is `inconsistent-log`. Tiles that cannot be had right now decide nothing: logged,
+   * and checked again at the next poll that sees it.
+   */
+  private async checkStale(verified: StoredCheckpoint, stale: StoredCheckpoint): Promise<void> {
+    const newer = { size: verified.size, root: new Uint8Array(Buffer.from(verified.root, 'base64')) };
+    let verdict: { ok: true } | { ok: false; reason: string };
+    try {
+      verdict = await this.proveExtends(stale, newer);
+    } catch (error) {
+      if (!isTransient(error) || this.o.signal.aborted) throw error;
+      this.log(`stale checkpoint of size ${stale.size} (verified: ${verified.size}); cannot check it against the verified tree yet: ${(error as Error).message}`);
+      return;
+    }
+    if (verdict.ok) {
+      this.log(`stale checkpoint of size ${stale.size} (verified: ${verified.size}), proven to be a prefix of the verified tree: ignored`);
+      return;
+    }
+    await this.raiseInconsistent(verified, stale, `checkpoint of size ${stale.size} is smaller than the verified one of size ${verified.size} and is not a prefix of it: ${verdict.reason}`);
+  }
+
+  /** RFC 9162 2.1.4 consistency of `previous` with the larger `next`, the proof built from tiles fetched here and checked against both roots. */
+  private async proveExtends(previous: StoredCheckpoint, next: Pick<Checkpoint, 'size' | 'root'>): Promise<{ ok: true } | { ok: false; reason: string }> {
     if (previous.size === 0) return { ok: true };
     const oldRoot = new Uint8Array(Buffer.from(previous.root, 'base64'));
     let proof;

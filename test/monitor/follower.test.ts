@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { decodeEntryBundle, encodeEntryBundle } from '../../merkle/bundle.js';
 import { VerifyPool } from '../../attestation/verify-pool.js';
 import { LafsError } from '../../merkle/errors.js';
-import type { InvalidEntryAlert } from '../../monitor/alerts.js';
+import type { InconsistentLogAlert, InvalidEntryAlert } from '../../monitor/alerts.js';
 import { makeBuilder, randomStatement, type TestBuilder } from '../helpers/submissions.js';
 import { tempDir } from '../helpers/tmp.js';
 import { attestationLeaf, badSignatureLeaf, harness, StaticLog } from './follower-harness.js';
@@ -165,6 +165,52 @@ test('a bundle that does not match the signed tree: one invalid-entry at the exa
     t.false(result.inconsistent);
     t.is(h.store.nextIndex(), entries.length);
     t.deepEqual((await h.store.alerts()).map((a) => [a.type, (a as InvalidEntryAlert).index]), [['invalid-entry', 4]]);
+  } finally {
+    await h.close();
+    await log.close();
+  }
+});
+
+test('a stale checkpoint (a CDN or lagging mirror) is proven to be a prefix and only logged; a smaller fork is inconsistent-log', async (t) => {
+  const entries = await leaves(9);
+  const log = await StaticLog.serve(entries.slice(0, 4));
+  const stale = readFileSync(join(log.dir, 'checkpoint'), 'utf8');
+  log.write(entries);
+  const state = stateDir();
+  let h = await harness(log.url, state);
+  try {
+    await h.follower.run();
+    t.is(h.store.nextIndex(), 9);
+  } finally {
+    await h.close();
+  }
+
+  // The old checkpoint of size 4 is served again (a cache in front of the log): no alert, state unmoved.
+  writeFileSync(join(log.dir, 'checkpoint'), stale);
+  h = await harness(log.url, state);
+  try {
+    const result = await h.follower.run();
+    t.deepEqual(h.alerts(), [], h.stdout());
+    t.false(result.inconsistent);
+    t.is(h.store.checkpoint()!.size, 9, 'the verified checkpoint never moves backwards');
+    t.true(h.logLines.some((l) => /stale checkpoint of size 4 \(verified: 9\), proven to be a prefix/.test(l)), h.logLines.join('\n'));
+  } finally {
+    await h.close();
+  }
+
+  // A checkpoint of size 4 over other leaves, signed by the same key: a fork, caught by the proof.
+  const forked = new StaticLog();
+  const forkNote = forked.write([...entries.slice(0, 3), (await leaves(1))[0]!]);
+  writeFileSync(join(log.dir, 'checkpoint'), forkNote);
+  h = await harness(log.url, state);
+  try {
+    const result = await h.follower.run();
+    const alerts = h.alerts();
+    t.is(alerts.length, 1, h.stdout());
+    t.like(alerts[0], { type: 'inconsistent-log', previous: { size: 9 }, checkpoint: { size: 4, note: forkNote } });
+    t.regex((alerts[0] as InconsistentLogAlert).reason, /smaller than the verified one of size 9 and is not a prefix of it/);
+    t.true(result.inconsistent);
+    t.is(h.store.checkpoint()!.size, 9);
   } finally {
     await h.close();
     await log.close();
