@@ -65,6 +65,10 @@ export interface FollowerOptions {
   /** Entry batches fetched and verified ahead of the one being committed (default 2). */
   prefetch?: number;
   trusted?: ReadonlySet<string>;
+  /** First wait before a failed webhook/command delivery is tried again at a later poll (doubling; default 30 s). */
+  deliveryRetryMs?: number;
+  /** Cap of that wait (default 1 hour). */
+  maxDeliveryRetryMs?: number;
   /** Called after each successful poll (e.g. to write a status snapshot); its failure is only logged. */
   afterPoll?: () => Promise<void>;
   /** Progress and diagnostics for stderr. */
@@ -97,7 +101,11 @@ export class Follower {
   private readonly now: () => Date;
   private alertsRaised = 0;
   private inconsistent = false;
-  private readonly deliveries = new Set<Promise<void>>();
+  /** Alerts some configured sink has not had yet, by outbox seq. */
+  private readonly undelivered = new Map<string, PendingAlert>();
+  /** Seqs with a delivery queued or running; deliveries run one at a time, in the background. */
+  private readonly queued = new Set<string>();
+  private deliveryChain: Promise<void> = Promise.resolve();
 
   constructor(options: FollowerOptions) {
     this.o = options;
@@ -108,7 +116,9 @@ export class Follower {
   /** Follows until aborted (or once caught up with `once`). Throws on local I/O failure, and with `once` on any failed poll. */
   async run(): Promise<FollowResult> {
     const { signal } = this.o;
-    for (const pending of await this.o.store.outbox()) this.deliver(pending);
+    // Left over from an earlier run: stdout is printed only if it never was; a failed webhook or
+    // command is tried again now (a start is a natural moment to retry), later on its backoff.
+    for (const pending of await this.o.store.outbox()) await this.deliver(pending, { now: true });
     const threshold = this.o.failuresBeforeAlert ?? 3;
     let failures = 0;
     let outageSince = '';
@@ -117,6 +127,7 @@ export class Follower {
       while (!signal.aborted) {
         try {
           this.inconsistent = false;
+          this.retryDeliveries();
           await this.poll();
           if (this.o.afterPoll) await this.o.afterPoll().catch((error: unknown) => this.log(`after poll: ${(error as Error).message}`));
           if (failures >= threshold) this.log(`log reachable again after ${failures} failed polls`);
@@ -137,7 +148,9 @@ export class Follower {
         }
       }
     } finally {
-      await Promise.allSettled([...this.deliveries]);
+      // With --once, the deliveries of this run are waited for (each bounded); after a stop
+      // signal they are cut short (the signal aborts their requests) and kept for the next start.
+      await this.deliveryChain;
     }
     return { alertsRaised: this.alertsRaised, inconsistent: this.inconsistent };
   }
@@ -243,7 +256,7 @@ export class Follower {
       const batch = await queue.shift()!;
       const context = { origin: store.origin, checkpoint: stored, time: this.now().toISOString(), ...(this.o.trusted ? { trusted: this.o.trusted } : {}) };
       const pending = await this.storeWrite(() => store.commitBatch(batch.entries, batch.stop ? batch.stop.index : batch.end, context));
-      for (const p of pending) this.deliver(p);
+      for (const p of pending) await this.deliver(p);
       if (batch.stop) {
         await this.raiseInvalidEntry(stored, batch.stop);
         this.inconsistent = true;
@@ -376,7 +389,7 @@ export class Follower {
       stalledSeconds: Math.round(stalledMs / 1000),
     };
     const pending = await this.storeWrite(() => this.o.store.recordAlert(alert, { stallNote: current.note }));
-    if (pending) this.deliver(pending);
+    if (pending) await this.deliver(pending);
   }
 
   private async raiseInconsistent(previous: StoredCheckpoint, current: StoredCheckpoint, reason: string): Promise<void> {
@@ -392,7 +405,7 @@ export class Follower {
       reason,
     };
     const pending = await this.storeWrite(() => this.o.store.recordAlert(alert));
-    if (pending) this.deliver(pending);
+    if (pending) await this.deliver(pending);
     else this.log(`log still inconsistent with verified checkpoint of size ${previous.size} (alerted before): ${reason}`);
   }
 
@@ -409,7 +422,7 @@ export class Follower {
       reason: stop.reason,
     };
     const pending = await this.storeWrite(() => this.o.store.recordAlert(alert));
-    if (pending) this.deliver(pending);
+    if (pending) await this.deliver(pending);
     else this.log(`entry ${stop.index} still does not match the tree (alerted before; retried at every poll): ${stop.reason}`);
   }
 
@@ -425,17 +438,76 @@ export class Follower {
       reason,
     };
     const pending = await this.storeWrite(() => this.o.store.recordAlert(alert));
-    if (pending) this.deliver(pending);
+    if (pending) await this.deliver(pending);
   }
 
-  private deliver(pending: PendingAlert): void {
-    this.alertsRaised++;
-    const done: Promise<void> = this.o.sinks
-      .emit(pending.alert as Alert)
-      .delivered.then(() => this.o.store.delivered(pending.seq))
-      .catch((error: unknown) => this.log(`could not mark alert ${pending.alert.id} delivered: ${(error as Error).message}`))
-      .finally(() => this.deliveries.delete(done));
-    this.deliveries.add(done);
+  /**
+   * Hands an alert to its sinks. stdout at once, and marked at once in the outbox, so that a
+   * restart never prints it twice; the webhook and the command in the background, one delivery
+   * at a time. A failed one stays in the outbox and is tried again at later polls with backoff.
+   */
+  private async deliver(pending: PendingAlert, options: { now?: boolean } = {}): Promise<void> {
+    const sinks = this.o.sinks.names();
+    if (!pending.done.includes('stdout')) {
+      this.alertsRaised++;
+      this.o.sinks.print(pending.alert);
+      pending.done.push('stdout');
+    }
+    // Sinks no longer configured (a restart without --webhook) are not waited for.
+    this.undelivered.set(pending.seq, pending);
+    if (await this.persistDelivery(pending, sinks)) return;
+    if (options.now) for (const retry of Object.values(pending.retry)) retry.nextAt = new Date(0).toISOString();
+    this.queueDelivery(pending);
+  }
+
+  /** Queues every undelivered alert whose failed sinks are due again. Never blocks the poll. */
+  private retryDeliveries(): void {
+    const now = this.now().getTime();
+    for (const pending of this.undelivered.values()) {
+      if (Object.values(pending.retry).some((r) => Date.parse(r.nextAt) <= now)) this.queueDelivery(pending);
+    }
+  }
+
+  private queueDelivery(pending: PendingAlert): void {
+    if (this.queued.has(pending.seq)) return;
+    this.queued.add(pending.seq);
+    this.deliveryChain = this.deliveryChain
+      .then(() => this.deliverElsewhere(pending))
+      .catch((error: unknown) => this.log(`delivering alert ${pending.alert.id}: ${(error as Error).message}`))
+      .finally(() => this.queued.delete(pending.seq));
+  }
+
+  private async deliverElsewhere(pending: PendingAlert): Promise<void> {
+    const sinks = this.o.sinks.names();
+    for (const sink of sinks) {
+      if (sink === 'stdout' || pending.done.includes(sink) || this.o.signal.aborted) continue;
+      const retry = pending.retry[sink];
+      if (retry && Date.parse(retry.nextAt) > this.now().getTime()) continue;
+      const result = await this.o.sinks.send(sink, pending.alert, this.o.signal);
+      if (result.ok) {
+        pending.done.push(sink);
+        delete pending.retry[sink];
+      } else if (result.permanent) {
+        // The receiver refuses this alert (a 4xx): asking again cannot help. Reported on stderr by the sink.
+        this.log(`${sink} refused alert ${pending.alert.id} (${result.reason}); not retried`);
+        pending.done.push(sink);
+        delete pending.retry[sink];
+      } else if (!this.o.signal.aborted) {
+        const attempts = (retry?.attempts ?? 0) + 1;
+        const base = this.o.deliveryRetryMs ?? 30_000;
+        const wait = Math.min(this.o.maxDeliveryRetryMs ?? 3_600_000, base * 2 ** (attempts - 1));
+        pending.retry[sink] = { attempts, nextAt: new Date(this.now().getTime() + wait).toISOString(), lastError: result.reason };
+        this.log(`${sink} delivery of alert ${pending.alert.id} failed ${attempts} time(s) (${result.reason}); kept, next try in ${Math.round(wait / 1000)} s`);
+      }
+    }
+    await this.persistDelivery(pending, sinks);
+  }
+
+  /** Writes the alert's delivery state; forgets it once every configured sink has it. Returns whether it is done. */
+  private async persistDelivery(pending: PendingAlert, sinks: readonly string[]): Promise<boolean> {
+    const gone = await this.storeWrite(() => this.o.store.updateOutbox(pending, sinks));
+    if (gone) this.undelivered.delete(pending.seq);
+    return gone;
   }
 
   /** Local state failures are fatal (exit 2), never mistaken for a flaky log. */

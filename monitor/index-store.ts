@@ -22,7 +22,10 @@
  *   builder!<fingerprint>             decimal: index of the builder's first entry
  *   seen!<alert id>                   '' (dedup of log-level alerts: inconsistent-log, invalid-entry)
  *   alert!<seq>                       JSON Alert: every alert ever raised (seq zero-padded to 15)
- *   outbox!<seq>                      JSON Alert: committed but not yet handed to every sink
+ *   outbox!<seq>                      JSON OutboxRecord { alert, done: sinks that have it, retry: per
+ *                                     failed sink { attempts, nextAt, lastError } }: committed but not
+ *                                     yet delivered to every configured sink (an older state's bare
+ *                                     Alert JSON reads as done: [])
  */
 import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
@@ -47,8 +50,17 @@ export interface DisputeRecord {
   checkpoint: StoredCheckpoint; // under which the first alert was raised
 }
 
-/** An alert in the outbox: `seq` is passed back to delivered() once every sink has had it. */
-export interface PendingAlert { seq: string; alert: Alert }
+/** Where a failed delivery to one sink stands: tried `attempts` times, next try not before `nextAt`. */
+export interface SinkRetry { attempts: number; nextAt: string; lastError: string }
+
+/**
+ * An alert in the outbox: `done` lists the sinks that have it (stdout is marked at once, so a
+ * restart never prints it twice), `retry` the failed ones. updateOutbox() writes it back, and
+ * drops it once every configured sink has it.
+ */
+export interface PendingAlert { seq: string; alert: Alert; done: string[]; retry: Record<string, SinkRetry> }
+
+interface OutboxRecord { alert: Alert; done: string[]; retry: Record<string, SinkRetry> }
 
 export interface StoreStatus {
   origin: string;
@@ -258,8 +270,23 @@ export class IndexStore {
   /** Alerts committed but not yet delivered to every sink (e.g. after a crash), oldest first. */
   async outbox(): Promise<PendingAlert[]> {
     const pending: PendingAlert[] = [];
-    for await (const [key, value] of this.db.iterator(prefixRange('outbox!'))) pending.push({ seq: key.slice('outbox!'.length), alert: JSON.parse(value) as Alert });
+    for await (const [key, value] of this.db.iterator(prefixRange('outbox!'))) {
+      const parsed = JSON.parse(value) as OutboxRecord | Alert;
+      const record: OutboxRecord = 'alert' in parsed && 'done' in parsed ? parsed : { alert: parsed as Alert, done: [], retry: {} };
+      pending.push({ seq: key.slice('outbox!'.length), alert: record.alert, done: record.done, retry: record.retry ?? {} });
+    }
     return pending;
+  }
+
+  /** Writes back where `pending` stands; removes it from the outbox when every sink of `sinks` has it. Returns whether it is gone. */
+  async updateOutbox(pending: PendingAlert, sinks: readonly string[]): Promise<boolean> {
+    if (sinks.every((s) => pending.done.includes(s))) {
+      await this.db.del(`outbox!${pending.seq}`, { sync: true });
+      return true;
+    }
+    const record: OutboxRecord = { alert: pending.alert, done: pending.done, retry: pending.retry };
+    await this.db.put(`outbox!${pending.seq}`, JSON.stringify(record), { sync: true });
+    return false;
   }
 
   async delivered(seq: string): Promise<void> {
@@ -297,9 +324,9 @@ export class IndexStore {
 
   private pushAlert(ops: { type: 'put'; key: string; value: string }[], alert: Alert): PendingAlert {
     const seq = pad(this.seq++);
-    const json = JSON.stringify(alert);
-    ops.push({ type: 'put', key: `alert!${seq}`, value: json }, { type: 'put', key: `outbox!${seq}`, value: json });
-    return { seq, alert };
+    const record: OutboxRecord = { alert, done: [], retry: {} };
+    ops.push({ type: 'put', key: `alert!${seq}`, value: JSON.stringify(alert) }, { type: 'put', key: `outbox!${seq}`, value: JSON.stringify(record) });
+    return { seq, alert, done: [], retry: {} };
   }
 }
 

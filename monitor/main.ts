@@ -250,7 +250,7 @@ async function status(options: { state: string; json?: boolean }): Promise<numbe
     `open disagreements: ${s.openDisagreements}`,
     `alerts raised:      ${Object.entries(s.alerts).map(([t, n]) => `${t} ${n}`).join(', ') || 'none'}`,
   ];
-  if (s.pendingDeliveries > 0) lines.push(`undelivered alerts: ${s.pendingDeliveries} (sent at the next start)`);
+  if (s.pendingDeliveries > 0) lines.push(`undelivered alerts: ${s.pendingDeliveries} (a webhook or command has not taken them yet; retried with backoff)`);
   if (!state.live) lines.push(`(a monitor is running: figures as of ${state.writtenAt})`);
   lines.push('last checkpoint:', ...(s.checkpoint ? s.checkpoint.note.trimEnd().split('\n').map((l) => `  ${l}`) : ['  none']));
   process.stdout.write(lines.join('\n') + '\n');

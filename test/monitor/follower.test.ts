@@ -5,6 +5,8 @@
  */
 import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { decodeEntryBundle, encodeEntryBundle } from '../../merkle/bundle.js';
 import { VerifyPool } from '../../attestation/verify-pool.js';
@@ -213,6 +215,108 @@ test('a stale checkpoint (a CDN or lagging mirror) is proven to be a prefix and 
     t.is(h.store.checkpoint()!.size, 9);
   } finally {
     await h.close();
+    await log.close();
+  }
+});
+
+/** A webhook on 127.0.0.1 answering `failures` requests with 503, then 200. */
+async function flakyHook(failures: number): Promise<{ url: string; received: string[]; accepted: string[]; close(): Promise<void> }> {
+  const received: string[] = [];
+  const accepted: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => {
+      received.push(body);
+      if (received.length <= failures) {
+        res.statusCode = 503;
+      } else {
+        accepted.push(body);
+      }
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    received,
+    accepted,
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+async function disagreeingLeaves(): Promise<Uint8Array[]> {
+  const build = randomStatement();
+  const other = { ...build, artifacts: [{ name: build.artifacts[0]!.name, sha256: 'e'.repeat(64) }] };
+  return [await attestationLeaf(builders[0]!, build), await attestationLeaf(builders[1]!, other)];
+}
+
+async function until(what: string, predicate: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+test('webhook: a delivery that fails for longer than one round of retries is kept and retried at later polls, then delivered once', async (t) => {
+  const log = await StaticLog.serve(await disagreeingLeaves());
+  const hook = await flakyHook(5); // two rounds of 2 attempts fail, and the first attempt of the third
+  const h = await harness(log.url, stateDir(), {
+    once: false,
+    intervalMs: 30,
+    deliveryRetryMs: 100,
+    sinkOptions: { webhook: hook.url, webhookAttempts: 2, webhookBackoffMs: 10 },
+  });
+  const running = h.follower.run();
+  try {
+    await until('the webhook to accept the alert', () => hook.accepted.length > 0);
+    h.controller.abort();
+    await running;
+    t.is(h.alerts().length, 1, 'stdout got the alert once');
+    t.is(hook.accepted.length, 1);
+    t.deepEqual(JSON.parse(hook.accepted[0]!), h.alerts()[0]);
+    t.is(hook.received.length, 6);
+    t.deepEqual(await h.store.outbox(), [], 'delivered to every sink: gone from the outbox');
+    t.true(h.logLines.some((l) => /webhook delivery of alert .* failed 2 time\(s\) .*kept, next try/.test(l)), h.logLines.join('\n'));
+  } finally {
+    h.controller.abort();
+    await running.catch(() => undefined);
+    await h.close();
+    await hook.close();
+    await log.close();
+  }
+});
+
+test('outbox per sink: a webhook down at exit is retried at the next start, and stdout is never printed twice', async (t) => {
+  const log = await StaticLog.serve(await disagreeingLeaves());
+  const state = stateDir();
+  const down = await flakyHook(Number.MAX_SAFE_INTEGER);
+  let h = await harness(log.url, state, { sinkOptions: { webhook: down.url, webhookAttempts: 2, webhookBackoffMs: 10 } });
+  try {
+    const result = await h.follower.run();
+    t.is(result.alertsRaised, 1);
+    t.is(h.alerts().length, 1);
+    t.is(down.received.length, 2);
+    const outbox = await h.store.outbox();
+    t.is(outbox.length, 1, 'the webhook has not had it: kept');
+    t.deepEqual(outbox[0]!.done, ['stdout']);
+    t.is(outbox[0]!.retry.webhook?.attempts, 1);
+  } finally {
+    await h.close();
+    await down.close();
+  }
+  const up = await flakyHook(0);
+  h = await harness(log.url, state, { sinkOptions: { webhook: up.url, webhookAttempts: 2, webhookBackoffMs: 10 } });
+  try {
+    const result = await h.follower.run();
+    t.is(h.stdout(), '', 'stdout had it already: not printed again');
+    t.is(result.alertsRaised, 0);
+    t.is(up.accepted.length, 1);
+    t.is((JSON.parse(up.accepted[0]!) as { type: string }).type, 'builder-disagreement');
+    t.deepEqual(await h.store.outbox(), []);
+  } finally {
+    await h.close();
+    await up.close();
     await log.close();
   }
 });
