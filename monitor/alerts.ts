@@ -55,6 +55,15 @@ export interface InvalidEntryAlert extends AlertBase {
   reason: string;
 }
 
+export interface InvalidCheckpointAlert extends AlertBase {
+  type: 'invalid-checkpoint';
+  /** The last checkpoint this monitor verified (null before the first). */
+  checkpoint: AlertCheckpoint | null;
+  /** The signed note the log served, exactly as served: it does not verify with the log's key and origin. */
+  note: string;
+  reason: string;
+}
+
 export interface StalledLogAlert extends AlertBase {
   type: 'stalled-log';
   checkpoint: AlertCheckpoint;
@@ -72,9 +81,9 @@ export interface LogUnreachableAlert extends AlertBase {
   reason: string;
 }
 
-export type Alert = DisagreementAlert | InconsistentLogAlert | InvalidEntryAlert | StalledLogAlert | LogUnreachableAlert;
+export type Alert = DisagreementAlert | InconsistentLogAlert | InvalidEntryAlert | InvalidCheckpointAlert | StalledLogAlert | LogUnreachableAlert;
 export type AlertType = Alert['type'];
-export const ALERT_TYPES: readonly AlertType[] = ['builder-disagreement', 'self-contradiction', 'inconsistent-log', 'invalid-entry', 'stalled-log', 'log-unreachable'];
+export const ALERT_TYPES: readonly AlertType[] = ['builder-disagreement', 'self-contradiction', 'inconsistent-log', 'invalid-entry', 'invalid-checkpoint', 'stalled-log', 'log-unreachable'];
 
 /** Distinct alerts get distinct ids; the same conflict always gets the same id. */
 export function alertId(type: AlertType, ...identity: (string | number)[]): string {
@@ -94,6 +103,8 @@ export function summarize(alert: Alert): string {
       return `ALERT inconsistent-log: size ${alert.previous.size} -> ${alert.checkpoint.size}: ${alert.reason}`;
     case 'invalid-entry':
       return `ALERT invalid-entry: index ${alert.index}: ${alert.reason}`;
+    case 'invalid-checkpoint':
+      return `ALERT invalid-checkpoint: ${alert.reason}`;
     case 'stalled-log':
       return `ALERT stalled-log: no new or re-signed checkpoint for ${alert.stalledSeconds} s (size ${alert.checkpoint.size})`;
     case 'log-unreachable':

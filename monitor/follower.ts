@@ -31,7 +31,7 @@ import { decodeLeaf } from '../attestation/leaf.js';
 import { viewLeaf } from '../attestation/record.js';
 import type { VerifiedLeaf } from '../attestation/record.js';
 import type { RawEntry, VerifiedCheckpoint } from '../client/log-client.js';
-import { alertId, type Alert, type AlertCheckpoint, type AlertSinks, type InconsistentLogAlert, type InvalidEntryAlert, type LogUnreachableAlert, type StalledLogAlert } from './alerts.js';
+import { alertId, type Alert, type AlertCheckpoint, type AlertSinks, type InconsistentLogAlert, type InvalidCheckpointAlert, type InvalidEntryAlert, type LogUnreachableAlert, type StalledLogAlert } from './alerts.js';
 import type { IndexStore, PendingAlert, ProcessedEntry, StoredCheckpoint } from './index-store.js';
 import type { BundleReader } from './tile-reader.js';
 
@@ -40,6 +40,8 @@ export interface LogSource {
   checkpoint(): Promise<VerifiedCheckpoint>;
   /** Entries proven in the tree of `cp` (bundles checked against its tiles), not decoded. */
   rawEntries(start: number, end: number, cp: Checkpoint): AsyncIterable<RawEntry>;
+  /** Verifies a signed checkpoint note with the log's key and origin; throws LafsError('bad-note'). */
+  verifyNote?(note: string): VerifiedCheckpoint;
   /** Hash tiles of `cp`'s tree, each verified against its root (to check a bundle leaf by leaf). */
   tileReader?(cp: Checkpoint): TileReader;
 }
@@ -49,6 +51,8 @@ export interface FollowerOptions {
   tiles: TileReader;
   /** Raw entry bundles, read past the client's cache, to locate the bad entry of a bundle that did not verify. */
   bundles?: BundleReader;
+  /** The checkpoint text as served, unverified: evidence when it does not verify. */
+  fetchNote?: () => Promise<string>;
   store: IndexStore;
   sinks: AlertSinks;
   verify: (leaf: Uint8Array) => Promise<Checked<VerifiedLeaf>>;
@@ -164,7 +168,14 @@ export class Follower {
   /** One poll: verify the new checkpoint against the last one, then catch up on its entries. */
   async poll(): Promise<void> {
     const { store } = this.o;
-    const fetched = await this.o.source.checkpoint();
+    let fetched: VerifiedCheckpoint;
+    try {
+      fetched = await this.o.source.checkpoint();
+    } catch (error) {
+      if (!(error instanceof LafsError && error.code === 'bad-note') || !(await this.checkpointRefused(error))) throw error;
+      await this.catchUp(); // the last verified tree can still be followed
+      return;
+    }
     const current = toStored(fetched);
     const previous = store.checkpoint();
     const nowIso = this.now().toISOString();
@@ -212,6 +223,40 @@ export class Follower {
       return;
     }
     await this.raiseInconsistent(verified, stale, `checkpoint of size ${stale.size} is smaller than the verified one of size ${verified.size} and is not a prefix of it: ${verdict.reason}`);
+  }
+
+  /**
+   * The log served a checkpoint that does not verify. If it is a signed note at all (not an error
+   * page) and still does not verify when read again, that is the log signing with another key or
+   * for another origin: `invalid-checkpoint`, once per note text, the note as evidence. Returns
+   * false when it is not such a note (the poll then fails like any unreachable log).
+   */
+  private async checkpointRefused(error: LafsError): Promise<boolean> {
+    if (!this.o.fetchNote) return false;
+    const note = await this.o.fetchNote();
+    if (!note.includes('\n\n\u2014 ')) return false;
+    if (this.o.source.verifyNote) {
+      try {
+        this.o.source.verifyNote(note);
+        return false; // it verifies now: the first read was a glitch
+      } catch {
+        // still refused
+      }
+    }
+    this.inconsistent = true;
+    const alert: InvalidCheckpointAlert = {
+      type: 'invalid-checkpoint',
+      id: alertId('invalid-checkpoint', this.o.store.origin, note),
+      time: this.now().toISOString(),
+      log: this.o.store.origin,
+      checkpoint: this.o.store.checkpoint() ?? null,
+      note,
+      reason: error.message,
+    };
+    const pending = await this.storeWrite(() => this.o.store.recordAlert(alert));
+    if (pending) await this.deliver(pending);
+    else this.log(`the log still serves a checkpoint that does not verify (alerted before): ${error.message}`);
+    return true;
   }
 
   /** RFC 9162 2.1.4 consistency of `previous` with the larger `next`, the proof built from tiles fetched here and checked against both roots. */

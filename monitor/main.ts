@@ -19,7 +19,7 @@ import { AlertSinks } from './alerts.js';
 import { defaultStateDir, originOfKey, parseCount, parseSeconds, parseTrust, readVerifierKey } from './config.js';
 import { Follower } from './follower.js';
 import { IndexStore, type DisputeRecord, type StoreStatus } from './index-store.js';
-import { httpBundleReader, httpTileReader } from './tile-reader.js';
+import { httpBundleReader, httpNoteReader, httpTileReader } from './tile-reader.js';
 
 const EXIT_OK = 0;
 const EXIT_ALERTS = 1;
@@ -171,6 +171,7 @@ async function follow(options: FollowOptions): Promise<number> {
     source: client,
     tiles: httpTileReader(options.log, { signal: controller.signal }),
     bundles: httpBundleReader(options.log, { signal: controller.signal }),
+    fetchNote: httpNoteReader(options.log, { signal: controller.signal }),
     store,
     sinks,
     verify: (leaf) => pool.verify(leaf),

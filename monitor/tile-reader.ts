@@ -86,3 +86,13 @@ export function httpBundleReader(baseUrl: string, options: TileReaderOptions = {
     return { leaves: leaves.slice(0, width), url: `${base}/${path}` };
   };
 }
+
+/** The checkpoint text as served, unverified (the evidence of an `invalid-checkpoint` alert). */
+export function httpNoteReader(baseUrl: string, options: TileReaderOptions = {}): () => Promise<string> {
+  const get = rawGetter(baseUrl, options);
+  return async () => {
+    const bytes = await get('checkpoint');
+    if (bytes === undefined) throw new LafsError('unavailable', `GET ${baseUrl.replace(/\/+$/, '')}/checkpoint: not found`);
+    return new TextDecoder().decode(bytes.subarray(0, 64 * 1024));
+  };
+}

@@ -2,15 +2,19 @@
  * Issue 5, end to end: real `lafs-monitor --once` processes against static tile mirrors built
  * straight from merkle functions (test/helpers/mirror.ts), served by a plain file server on
  * 127.0.0.1, for what a live server cannot easily be made to serve: a leaf with a bad builder
- * signature inside a correctly hashed tree.
+ * signature inside a correctly hashed tree, or a checkpoint signed with another key.
  */
 import test from 'ava';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { InvalidEntryAlert } from '../../monitor/alerts.js';
+import { nodeEd25519 } from '../../attestation/node-crypto.js';
+import { generateKeyPair } from '../../merkle/note.js';
+import type { InvalidCheckpointAlert, InvalidEntryAlert } from '../../monitor/alerts.js';
+import { writeStaticLog } from '../helpers/mirror.js';
 import { run } from '../helpers/process.js';
 import { makeBuilder, randomStatement } from '../helpers/submissions.js';
 import { tempDir } from '../helpers/tmp.js';
-import { attestationLeaf, badSignatureLeaf, logKeys, StaticLog } from '../monitor/follower-harness.js';
+import { attestationLeaf, badSignatureLeaf, logKeys, ORIGIN, StaticLog } from '../monitor/follower-harness.js';
 import { explain, monitorOnce } from './monitor-support.js';
 
 const mirror = (log: StaticLog) => ({ url: log.url, verifierKey: logKeys.verifierKey });
@@ -37,6 +41,43 @@ test('a bad builder signature in a correctly hashed tree: one invalid-entry at t
     if (again.code !== 0) explain(t, again);
     t.is(again.code, 0);
     t.deepEqual(again.alerts, []);
+  } finally {
+    await log.close();
+  }
+});
+
+test('a checkpoint signed with another key: one invalid-checkpoint alert with the note as evidence, --once exits 1, not repeated', async (t) => {
+  const alice = await makeBuilder('Alice');
+  const leaves = await Promise.all(Array.from({ length: 3 }, () => attestationLeaf(alice, randomStatement())));
+  const log = await StaticLog.serve(leaves);
+  const state = join(tempDir('lafs-monitor-mirror-'), 'state');
+  try {
+    const first = await monitorOnce(mirror(log), state);
+    t.is(first.code, 0, first.stderr);
+    const verified = readFileSync(join(log.dir, 'checkpoint'), 'utf8');
+
+    // Same key name (the log's origin), another key: what a compromised or misconfigured log would sign.
+    const impostor = generateKeyPair(ORIGIN, nodeEd25519);
+    const forged = writeStaticLog(tempDir('lafs-impostor-'), [...leaves, await attestationLeaf(alice, randomStatement())], impostor.signerKey, ORIGIN).checkpoint;
+    writeFileSync(join(log.dir, 'checkpoint'), forged);
+    const result = await monitorOnce(mirror(log), state);
+    if (result.code !== 1) explain(t, result);
+    t.is(result.code, 1);
+    t.is(result.alerts.length, 1);
+    const alert = result.alerts[0] as InvalidCheckpointAlert;
+    t.is(alert.type, 'invalid-checkpoint');
+    t.is(alert.note, forged);
+    t.is(alert.checkpoint?.note, verified, 'the last verified checkpoint');
+    t.regex(alert.reason, /does not verify/);
+    t.false(result.alerts.some((a) => a.type === 'log-unreachable'));
+
+    const again = await monitorOnce(mirror(log), state);
+    t.is(again.code, 1, 'the log still misbehaves');
+    t.deepEqual(again.alerts, []);
+    t.regex(again.stderr, /alerted before/);
+    const status = JSON.parse((await run('lafs-monitor', ['status', '--state', state, '--json'])).stdout) as { checkpoint: { size: number }; alerts: Record<string, number> };
+    t.is(status.checkpoint.size, 3, 'a checkpoint that does not verify never moves the state');
+    t.deepEqual(status.alerts, { 'invalid-checkpoint': 1 });
   } finally {
     await log.close();
   }

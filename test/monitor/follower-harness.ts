@@ -15,7 +15,7 @@ import { generateKeyPair } from '../../merkle/note.js';
 import { AlertSinks, type Alert, type SinkOptions } from '../../monitor/alerts.js';
 import { Follower, type FollowerOptions } from '../../monitor/follower.js';
 import { IndexStore } from '../../monitor/index-store.js';
-import { httpBundleReader, httpTileReader } from '../../monitor/tile-reader.js';
+import { httpBundleReader, httpNoteReader, httpTileReader } from '../../monitor/tile-reader.js';
 import { serveDir, writeStaticLog, type StaticServer } from '../helpers/mirror.js';
 import { signDetached, statementText, type StatementInput, type TestBuilder } from '../helpers/submissions.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -88,6 +88,7 @@ export async function harness(url: string, stateDir: string, options: Partial<Om
     source: client,
     tiles: httpTileReader(url, { attempts: 1, signal: controller.signal }),
     bundles: httpBundleReader(url, { attempts: 1, signal: controller.signal }),
+    fetchNote: httpNoteReader(url, { attempts: 1, signal: controller.signal }),
     store,
     sinks,
     verify: realVerify,
