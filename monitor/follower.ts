@@ -73,6 +73,10 @@ export interface FollowerOptions {
   deliveryRetryMs?: number;
   /** Cap of that wait (default 1 hour). */
   maxDeliveryRetryMs?: number;
+  /** Called when a catch-up starts and with each periodic progress line during one (e.g. to write a status snapshot); its failure is only logged. */
+  onProgress?: () => Promise<void>;
+  /** Interval of the progress lines during a catch-up (default 10 s). */
+  progressEveryMs?: number;
   /** Called after each successful poll (e.g. to write a status snapshot); its failure is only logged. */
   afterPoll?: () => Promise<void>;
   /** Progress and diagnostics for stderr. */
@@ -296,6 +300,7 @@ export class Follower {
     const started = Date.now();
     const first = store.nextIndex();
     let lastProgress = started;
+    await this.progress();
     fill();
     while (queue.length > 0) {
       const batch = await queue.shift()!;
@@ -308,9 +313,10 @@ export class Follower {
         return;
       }
       if (signal.aborted) return;
-      if (Date.now() - lastProgress >= 10_000) {
+      if (Date.now() - lastProgress >= (this.o.progressEveryMs ?? 10_000)) {
         lastProgress = Date.now();
         this.log(`catching up: ${store.nextIndex()} of ${cp.size} entries verified`);
+        await this.progress();
       }
       fill();
     }
@@ -414,6 +420,10 @@ export class Follower {
       builder: signature.builder,
       artifacts: view.artifacts.map((a) => ({ source: view.source, platform: a.platform, name: a.name, hash: a.sha256.startsWith('sha256:') ? a.sha256 : `sha256:${a.sha256}` })),
     };
+  }
+
+  private async progress(): Promise<void> {
+    if (this.o.onProgress) await this.o.onProgress().catch((error: unknown) => this.log(`progress: ${(error as Error).message}`));
   }
 
   private async checkStall(current: StoredCheckpoint): Promise<void> {

@@ -184,6 +184,8 @@ async function follow(options: FollowOptions): Promise<number> {
     ...(trusted ? { trusted } : {}),
     log: note,
     afterPoll: () => writeSnapshot(stateDir, store),
+    // During a long catch-up too: `status` reads this snapshot while the monitor holds the lock.
+    onProgress: () => writeSnapshot(stateDir, store),
   });
   note(`following ${origin} at ${options.log}; state in ${stateDir}`);
   try {

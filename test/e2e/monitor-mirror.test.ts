@@ -6,6 +6,8 @@
  */
 import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { nodeEd25519 } from '../../attestation/node-crypto.js';
 import { generateKeyPair } from '../../merkle/note.js';
@@ -15,7 +17,7 @@ import { run } from '../helpers/process.js';
 import { makeBuilder, randomStatement } from '../helpers/submissions.js';
 import { tempDir } from '../helpers/tmp.js';
 import { attestationLeaf, badSignatureLeaf, logKeys, ORIGIN, StaticLog } from '../monitor/follower-harness.js';
-import { explain, monitorOnce } from './monitor-support.js';
+import { explain, LiveMonitor, monitorOnce } from './monitor-support.js';
 
 const mirror = (log: StaticLog) => ({ url: log.url, verifierKey: logKeys.verifierKey });
 
@@ -79,6 +81,44 @@ test('a checkpoint signed with another key: one invalid-checkpoint alert with th
     t.is(status.checkpoint.size, 3, 'a checkpoint that does not verify never moves the state');
     t.deepEqual(status.alerts, { 'invalid-checkpoint': 1 });
   } finally {
+    await log.close();
+  }
+});
+
+test('status works during a long first catch-up: the snapshot is written when the catch-up starts', async (t) => {
+  const alice = await makeBuilder('Alice');
+  const log = await StaticLog.serve(await Promise.all(Array.from({ length: 3 }, () => attestationLeaf(alice, randomStatement()))));
+  // A slow mirror: every entry bundle takes 4 s, so the first catch-up is still running when status asks.
+  const slow = createServer((req, res) => {
+    const path = req.url ?? '/';
+    setTimeout(() => {
+      void fetch(`${log.url}${path}`).then(async (upstream) => {
+        res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream' });
+        res.end(Buffer.from(await upstream.arrayBuffer()));
+      }, () => res.writeHead(502).end());
+    }, path.startsWith('/tile/entries/') ? 4_000 : 0);
+  });
+  await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+  const state = join(tempDir('lafs-monitor-mirror-'), 'state');
+  const monitor = new LiveMonitor(['--log', url, '--vkey', logKeys.verifierKey, '--state', state, '--interval', '60']);
+  try {
+    await monitor.waitForLog(/first checkpoint: size 3/);
+    let status = await run('lafs-monitor', ['status', '--state', state, '--json']);
+    for (let i = 0; i < 20 && status.code !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      status = await run('lafs-monitor', ['status', '--state', state, '--json']);
+    }
+    t.is(status.code, 0, status.stderr);
+    const s = JSON.parse(status.stdout) as { checkpoint: { size: number }; entriesProcessed: number; live: boolean };
+    t.false(s.live, 'read from the snapshot while the monitor holds the lock');
+    t.is(s.checkpoint.size, 3);
+    t.is(s.entriesProcessed, 0, 'still catching up');
+    t.deepEqual(await monitor.stop('SIGTERM'), { code: 0, signal: null });
+  } finally {
+    await monitor.stop('SIGKILL');
+    slow.closeAllConnections();
+    slow.close();
     await log.close();
   }
 });
