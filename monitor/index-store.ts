@@ -14,6 +14,9 @@
  *   meta!changed                      JSON { at, note }: when the checkpoint last grew or was re-signed
  *   meta!stall-alerted                note text of the checkpoint a stalled-log alert was raised for
  *   meta!seq                          decimal: next alert sequence number
+ *   meta!agreed                       decimal: artifact keys attested by 2 or more distinct builders
+ *                                     who all gave the same hash (kept in the batches that change it;
+ *                                     counted from the key! records when an older state lacks it)
  *   key!K                             JSON KeyRecord { claims: StoredClaim[], alerted: conflict ids }:
  *                                     every claim on K and the conflicts already alerted (the dedup
  *                                     memory). One record per key, so a batch loads the state of
@@ -68,6 +71,8 @@ export interface StoreStatus {
   entriesProcessed: number;
   builders: number;
   openDisagreements: number;
+  /** Artifact keys attested by at least 2 distinct builders, all with the same hash: the builders' agreement. */
+  agreedKeys: number;
   alerts: Record<string, number>;
   pendingDeliveries: number;
 }
@@ -90,6 +95,7 @@ export class IndexStore {
   private readonly knownBuilders = new Set<string>();
   private cachedCheckpoint: StoredCheckpoint | undefined;
   private next = 0;
+  private agreed = 0;
 
   private constructor(private readonly db: Level<string, string>, readonly origin: string) {}
 
@@ -128,6 +134,14 @@ export class IndexStore {
     store.next = Number((await db.get('meta!next')) ?? '0');
     const cp = await db.get('meta!checkpoint');
     store.cachedCheckpoint = cp === undefined ? undefined : (JSON.parse(cp) as StoredCheckpoint);
+    const agreed = await db.get('meta!agreed');
+    if (agreed !== undefined) {
+      store.agreed = Number(agreed);
+    } else {
+      // A state written before the figure was kept: count it once from the key records.
+      for await (const value of db.values(prefixRange('key!'))) if (isAgreement((JSON.parse(value) as KeyRecord).claims)) store.agreed++;
+      if (options.create) await db.put('meta!agreed', String(store.agreed), { sync: true });
+    }
     return store;
   }
 
@@ -200,7 +214,7 @@ export class IndexStore {
     for (let i = 0; i < batchKeys.length; i++) {
       const k = batchKeys[i]!;
       const record = records[i] === undefined ? { claims: [], alerted: [] } : (JSON.parse(records[i]!) as KeyRecord);
-      keys.set(k, { claims: record.claims, alerted: new Set(record.alerted), dispute: undefined, dirty: false });
+      keys.set(k, { claims: record.claims, alerted: new Set(record.alerted), dispute: undefined, dirty: false, agreedBefore: isAgreement(record.claims) });
       if (record.alerted.length > 0) disputed.push(k);
     }
     const disputes = disputed.length > 0 ? await this.db.getMany(disputed.map((k) => `dispute!${k}`)) : [];
@@ -254,15 +268,19 @@ export class IndexStore {
         }
       }
     }
+    let agreed = this.agreed;
     for (const [k, state] of keys) {
+      if (state.changed) agreed += Number(isAgreement(state.claims)) - Number(state.agreedBefore);
       if (state.changed) ops.push({ type: 'put', key: `key!${k}`, value: JSON.stringify({ claims: state.claims, alerted: [...state.alerted] } satisfies KeyRecord) });
       if (state.dispute && state.dirty) ops.push({ type: 'put', key: `dispute!${k}`, value: JSON.stringify(state.dispute) });
     }
     const pending = alerts.map((alert) => this.pushAlert(ops, alert));
     ops.push({ type: 'put', key: 'meta!seq', value: String(this.seq) });
     ops.push({ type: 'put', key: 'meta!next', value: String(next) });
+    if (agreed !== this.agreed) ops.push({ type: 'put', key: 'meta!agreed', value: String(agreed) });
     await this.db.batch(ops, { sync: true });
     this.next = next;
+    this.agreed = agreed;
     for (const builder of newBuilders) this.rememberBuilder(builder);
     return pending;
   }
@@ -314,7 +332,7 @@ export class IndexStore {
     for await (const _ of this.db.keys(prefixRange('outbox!'))) pendingDeliveries++;
     const alerts: Record<string, number> = {};
     for (const alert of await this.alerts()) alerts[alert.type] = (alerts[alert.type] ?? 0) + 1;
-    return { origin: this.origin, checkpoint: this.cachedCheckpoint ?? null, entriesProcessed: this.next, builders, openDisagreements, alerts, pendingDeliveries };
+    return { origin: this.origin, checkpoint: this.cachedCheckpoint ?? null, entriesProcessed: this.next, builders, openDisagreements, agreedKeys: this.agreed, alerts, pendingDeliveries };
   }
 
   private rememberBuilder(builder: string): void {
@@ -331,7 +349,19 @@ export class IndexStore {
 }
 
 interface KeyRecord { claims: StoredClaim[]; alerted: string[] }
-interface KeyState { claims: StoredClaim[]; alerted: Set<string>; dispute: DisputeRecord | undefined; dirty: boolean; changed?: boolean }
+interface KeyState { claims: StoredClaim[]; alerted: Set<string>; dispute: DisputeRecord | undefined; dirty: boolean; changed?: boolean; agreedBefore: boolean }
+
+/** At least two distinct builders, and every claim with the same hash. */
+function isAgreement(claims: readonly StoredClaim[]): boolean {
+  if (claims.length < 2) return false;
+  const hash = claims[0]!.hash;
+  const builders = new Set<string>();
+  for (const c of claims) {
+    if (c.hash !== hash) return false;
+    builders.add(c.builder);
+  }
+  return builders.size >= 2;
+}
 
 function evidence(claims: readonly StoredClaim[]): ClaimEvidence[] {
   return [...claims].sort((a, b) => a.index - b.index || a.builder.localeCompare(b.builder)).map((c) => ({ index: c.index, builder: c.builder, hash: c.hash }));

@@ -251,6 +251,7 @@ async function status(options: { state: string; json?: boolean }): Promise<numbe
     `entries processed:  ${s.entriesProcessed}`,
     `builders:           ${s.builders}`,
     `open disagreements: ${s.openDisagreements}`,
+    `agreeing keys:      ${s.agreedKeys ?? 0} (artifacts attested by 2+ builders, all with one hash)`,
     `alerts raised:      ${Object.entries(s.alerts).map(([t, n]) => `${t} ${n}`).join(', ') || 'none'}`,
   ];
   if (s.pendingDeliveries > 0) lines.push(`undelivered alerts: ${s.pendingDeliveries} (a webhook or command has not taken them yet; retried with backoff)`);

@@ -160,3 +160,17 @@ test('checkpoint, position and stall marks persist; a state dir follows one log 
   await t.throwsAsync(IndexStore.open(dir, 'other.example/log', { create: true }), { message: /follows log "test.example\/lafs-log"/ });
   await t.throwsAsync(IndexStore.open(join(tempDir(), 'nothing'), undefined, { create: false }), { message: /cannot open state dir/ });
 });
+
+test('agreedKeys: keys with 2+ distinct builders and one hash; a dissent or a lone builder does not count; survives a reopen', async (t) => {
+  const { dir, store } = await open();
+  await store.commitBatch([entry(0, A, H('1')), entry(1, A, H('1'), 'solo.tar.gz'), entry(2, A, H('3'), 'self.tar.gz'), entry(3, A, H('3'), 'self.tar.gz')], 4, ctx(4));
+  t.is((await store.status()).agreedKeys, 0, 'one builder, however often, is not agreement');
+  await store.commitBatch([entry(4, B, H('1')), entry(5, B, H('2'), 'other.tar.gz'), entry(6, C, H('2'), 'other.tar.gz')], 7, ctx(7));
+  t.is((await store.status()).agreedKeys, 2);
+  await store.close();
+  const reopened = await IndexStore.open(dir, ORIGIN, { create: false });
+  t.is((await reopened.status()).agreedKeys, 2);
+  await reopened.commitBatch([entry(7, C, H('9'))], 8, ctx(8));
+  t.is((await reopened.status()).agreedKeys, 1, 'a dissent ends the agreement on foo.tar.gz');
+  await reopened.close();
+});
