@@ -122,3 +122,56 @@ test('status works during a long first catch-up: the snapshot is written when th
     await log.close();
   }
 });
+
+test('SIGTERM in the middle of a catch-up exits 0 at a batch boundary; the next run resumes there, no gap, no duplicate alert', async (t) => {
+  const [alice, bob] = await Promise.all([makeBuilder('Alice'), makeBuilder('Bob')]);
+  const first = randomStatement();
+  const second = randomStatement();
+  const dissent = (s: typeof first) => ({ ...s, artifacts: [{ name: s.artifacts[0]!.name, sha256: 'c'.repeat(64) }] });
+  const leaves = await Promise.all(Array.from({ length: 520 }, (_, i) => {
+    if (i === 10) return attestationLeaf(alice, first);
+    if (i === 20) return attestationLeaf(bob, dissent(first)); // a disagreement in the first batch
+    if (i === 515) return attestationLeaf(alice, second);
+    if (i === 518) return attestationLeaf(bob, dissent(second)); // and one in the last
+    return attestationLeaf(i % 2 ? bob : alice, randomStatement());
+  }));
+  const log = await StaticLog.serve(leaves);
+  // Entry bundles one at a time, each 2 s after the previous one: the catch-up takes a while.
+  let chain = Promise.resolve();
+  const slow = createServer((req, res) => {
+    const path = req.url ?? '/';
+    const forward = () => fetch(`${log.url}${path}`).then(async (upstream) => {
+      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream' });
+      res.end(Buffer.from(await upstream.arrayBuffer()));
+    }, () => { res.writeHead(502).end(); });
+    if (!path.startsWith('/tile/entries/')) return void forward();
+    chain = chain.then(() => new Promise((r) => setTimeout(r, 2_000))).then(forward);
+  });
+  await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+  const slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+  const state = join(tempDir('lafs-monitor-mirror-'), 'state');
+  const monitor = new LiveMonitor(['--log', slowUrl, '--vkey', logKeys.verifierKey, '--state', state, '--interval', '60']);
+  try {
+    // The first batch (entries 0..255) is committed with its alert; the next bundle is still 2 s away.
+    const early = await monitor.waitFor((alerts) => alerts.length > 0, 30_000);
+    t.deepEqual(await monitor.stop('SIGTERM'), { code: 0, signal: null }, monitor.stderr);
+    t.is(early.length, 1);
+    t.like(early[0], { type: 'builder-disagreement', claims: [{ index: 10 }, { index: 20 }] });
+    const stopped = JSON.parse((await run('lafs-monitor', ['status', '--state', state, '--json'])).stdout) as { entriesProcessed: number };
+    t.is(stopped.entriesProcessed, 256, 'stopped at the batch boundary, mid catch-up');
+
+    const resumed = await monitorOnce(mirror(log), state);
+    if (resumed.code !== 1) explain(t, resumed);
+    t.is(resumed.code, 1);
+    t.is(resumed.alerts.length, 1, 'only the new disagreement: the first is not raised again');
+    t.like(resumed.alerts[0], { type: 'builder-disagreement', claims: [{ index: 515 }, { index: 518 }] });
+    const done = JSON.parse((await run('lafs-monitor', ['status', '--state', state, '--json'])).stdout) as { entriesProcessed: number; alerts: Record<string, number> };
+    t.is(done.entriesProcessed, 520, 'no gap');
+    t.deepEqual(done.alerts, { 'builder-disagreement': 2 });
+  } finally {
+    await monitor.stop('SIGKILL');
+    slow.closeAllConnections();
+    slow.close();
+    await log.close();
+  }
+});
