@@ -34,7 +34,16 @@ import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
 import { LafsError } from '../merkle/errors.js';
 import { alertId, type Alert, type AlertCheckpoint, type ArtifactKey, type ClaimEvidence, type DisagreementAlert, type InvalidEntryAlert } from './alerts.js';
-import { conflictsOf, type Conflict, type ConflictKind, type StoredClaim } from './conflicts.js';
+import { conflictsWith, type Conflict, type ConflictKind, type StoredClaim } from './conflicts.js';
+
+/**
+ * Claims kept per (builder, hash) of one key. A builder may legitimately attest the same artifact
+ * in a few entries (Bitcoin's all + noncodesigned sums files); one that resubmits it a thousand
+ * times must not grow the key's record (read and rewritten with every batch that touches it) or
+ * the evidence of its alerts. Past this many, further entries add nothing: they can create no
+ * conflict the kept ones did not.
+ */
+export const MAX_CLAIMS_PER_BUILDER_HASH = 4;
 
 export type StoredCheckpoint = AlertCheckpoint;
 
@@ -214,7 +223,7 @@ export class IndexStore {
     for (let i = 0; i < batchKeys.length; i++) {
       const k = batchKeys[i]!;
       const record = records[i] === undefined ? { claims: [], alerted: [] } : (JSON.parse(records[i]!) as KeyRecord);
-      keys.set(k, { claims: record.claims, alerted: new Set(record.alerted), dispute: undefined, dirty: false, agreedBefore: isAgreement(record.claims) });
+      keys.set(k, { claims: record.claims, alerted: new Set(record.alerted), dispute: undefined, dirty: false, agreedBefore: isAgreement(record.claims), ...indexClaims(record.claims, trusted) });
       if (record.alerted.length > 0) disputed.push(k);
     }
     const disputes = disputed.length > 0 ? await this.db.getMany(disputed.map((k) => `dispute!${k}`)) : [];
@@ -247,9 +256,18 @@ export class IndexStore {
         const k = keyOf(key);
         const state = keys.get(k)!;
         const claim: StoredClaim = { index: entry.index, builder: entry.builder, hash: artifact.hash };
-        if (state.claims.some((c) => c.index === claim.index && c.hash === claim.hash && c.builder === claim.builder)) continue;
-        const conflicts = trusted(claim.builder) ? conflictsOf(state.claims.filter((c) => trusted(c.builder)), claim) : [];
+        const pair = `${claim.builder} ${claim.hash}`;
+        const kept = state.perPair.get(pair) ?? [];
+        // The same claim twice in one entry, or a builder repeating itself past the cap: nothing new.
+        if (kept.includes(claim.index) || kept.length >= MAX_CLAIMS_PER_BUILDER_HASH) continue;
+        const conflicts = trusted(claim.builder) ? conflictsWith(state.byHash, claim) : [];
         state.claims.push(claim);
+        state.perPair.set(pair, [...kept, claim.index]);
+        if (trusted(claim.builder)) {
+          const builders = state.byHash.get(claim.hash) ?? new Set<string>();
+          builders.add(claim.builder);
+          state.byHash.set(claim.hash, builders);
+        }
         state.changed = true;
 
         const fresh = conflicts.filter((c) => !state.alerted.has(c.id));
@@ -349,7 +367,32 @@ export class IndexStore {
 }
 
 interface KeyRecord { claims: StoredClaim[]; alerted: string[] }
-interface KeyState { claims: StoredClaim[]; alerted: Set<string>; dispute: DisputeRecord | undefined; dirty: boolean; changed?: boolean; agreedBefore: boolean }
+interface KeyState {
+  claims: StoredClaim[];
+  alerted: Set<string>;
+  dispute: DisputeRecord | undefined;
+  dirty: boolean;
+  changed?: boolean;
+  agreedBefore: boolean;
+  /** Entry indices kept per "builder hash". */
+  perPair: Map<string, number[]>;
+  /** hash -> builders, trusted claims only: what a new claim can conflict with. */
+  byHash: Map<string, Set<string>>;
+}
+
+function indexClaims(claims: readonly StoredClaim[], trusted: (builder: string) => boolean): Pick<KeyState, 'perPair' | 'byHash'> {
+  const perPair = new Map<string, number[]>();
+  const byHash = new Map<string, Set<string>>();
+  for (const c of claims) {
+    const pair = `${c.builder} ${c.hash}`;
+    perPair.set(pair, [...(perPair.get(pair) ?? []), c.index]);
+    if (!trusted(c.builder)) continue;
+    const builders = byHash.get(c.hash) ?? new Set<string>();
+    builders.add(c.builder);
+    byHash.set(c.hash, builders);
+  }
+  return { perPair, byHash };
+}
 
 /** At least two distinct builders, and every claim with the same hash. */
 function isAgreement(claims: readonly StoredClaim[]): boolean {
