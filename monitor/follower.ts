@@ -87,7 +87,7 @@ export interface FollowerOptions {
 export interface FollowResult {
   /** Alerts emitted during this run (including ones left undelivered by an earlier crash). */
   alertsRaised: number;
-  /** The log is currently inconsistent with the verified checkpoint (even if alerted before). */
+  /** The log currently misbehaves (inconsistent with the verified checkpoint, serving data that does not match its signed tree, or a checkpoint that does not verify), even if alerted before. */
   inconsistent: boolean;
 }
 
