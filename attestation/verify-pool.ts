@@ -3,8 +3,10 @@
  * (record.ts). OpenPGP verification is the cost that bounds ingestion (DESIGN.md section 6), and
  * it is CPU-bound JavaScript, so one thread per core is the way past one core's rate. Requests go
  * to the least-busy worker; each worker parses a builder's key once and keeps it (openpgp.ts's
- * cache is per thread). A worker that dies is replaced and its in-flight requests answer
- * { ok: false }. Idle workers are unref'd, so an open pool never keeps a process alive.
+ * cache is per thread). A worker that dies is replaced and its in-flight requests reject with
+ * LafsError('unavailable'): a crash says nothing about the leaves it was verifying, so callers
+ * must retry them, never take the crash for a verdict. Idle workers are unref'd, so an open pool
+ * never keeps a process alive.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -44,7 +46,12 @@ export class VerifyPool {
     return this.slots.reduce((n, s) => n + s.inFlight.size, 0);
   }
 
-  /** Verifies encoded leaf bytes (decode + verifyLeaf) in a worker. Never rejects for bad input; rejects only once the pool is closed. */
+  /**
+   * Verifies encoded leaf bytes (decode + verifyLeaf) in a worker. Never rejects for bad input:
+   * a bad leaf answers { ok: false, reason }. Rejects with LafsError('unavailable') when the worker
+   * died while verifying it (retry: a new worker is already in its place) and LafsError('internal')
+   * once the pool is closed.
+   */
   verify(leafBytes: Uint8Array): Promise<Checked<VerifiedLeaf>> {
     if (this.closed) return Promise.reject(new LafsError('internal', 'VerifyPool: closed'));
     const slot = this.leastBusy();
@@ -81,7 +88,7 @@ export class VerifyPool {
       const index = this.slots.indexOf(slot);
       if (index < 0) return; // already replaced
       this.slots[index] = this.spawn();
-      this.failAll(slot, (p) => p.resolve({ ok: false, reason: `verification worker failed: ${why}` }));
+      this.failAll(slot, (p) => p.reject(new LafsError('unavailable', `verification worker failed (${why}); the leaf was not verified, try again`)));
     };
     worker.on('error', (error) => replace(error.message));
     worker.on('exit', (code) => replace(`exited with code ${code}`));

@@ -1,8 +1,10 @@
 /**
  * Alerts of `lafs-monitor` (issue 5, DESIGN.md section 7): the JSON schema every sink receives,
  * and the sinks themselves. Every alert goes, one JSON object per line, to stdout; optionally it
- * is also POSTed to a webhook (retried with capped backoff, a bounded number of times) and piped
- * to a command's stdin. A short human line goes to stderr when stderr is a terminal.
+ * is also POSTed to a webhook (a few quick retries per delivery attempt) and piped to a command's
+ * stdin. A short human line goes to stderr when stderr is a terminal. Which sinks have had an
+ * alert is the follower's business (it keeps that per sink in the outbox and tries a failed
+ * webhook or command again at later polls): `print` and `send` here do one delivery each.
  *
  * Alerts are identified by `id`, a digest of what makes them distinct (not of their time), so a
  * consumer can drop duplicates that an at-least-once delivery after a crash may produce.
@@ -46,7 +48,19 @@ export interface InconsistentLogAlert extends AlertBase {
 export interface InvalidEntryAlert extends AlertBase {
   type: 'invalid-entry';
   checkpoint: AlertCheckpoint;
+  /** The exact entry at fault. */
   index: number;
+  /** What is wrong, as an error code: `bad-signature`, `bad-leaf`, `bad-statement`, `inconsistent`, ... (with `index`, the alert's identity). */
+  code: string;
+  reason: string;
+}
+
+export interface InvalidCheckpointAlert extends AlertBase {
+  type: 'invalid-checkpoint';
+  /** The last checkpoint this monitor verified (null before the first). */
+  checkpoint: AlertCheckpoint | null;
+  /** The signed note the log served, exactly as served: it does not verify with the log's key and origin. */
+  note: string;
   reason: string;
 }
 
@@ -67,9 +81,9 @@ export interface LogUnreachableAlert extends AlertBase {
   reason: string;
 }
 
-export type Alert = DisagreementAlert | InconsistentLogAlert | InvalidEntryAlert | StalledLogAlert | LogUnreachableAlert;
+export type Alert = DisagreementAlert | InconsistentLogAlert | InvalidEntryAlert | InvalidCheckpointAlert | StalledLogAlert | LogUnreachableAlert;
 export type AlertType = Alert['type'];
-export const ALERT_TYPES: readonly AlertType[] = ['builder-disagreement', 'self-contradiction', 'inconsistent-log', 'invalid-entry', 'stalled-log', 'log-unreachable'];
+export const ALERT_TYPES: readonly AlertType[] = ['builder-disagreement', 'self-contradiction', 'inconsistent-log', 'invalid-entry', 'invalid-checkpoint', 'stalled-log', 'log-unreachable'];
 
 /** Distinct alerts get distinct ids; the same conflict always gets the same id. */
 export function alertId(type: AlertType, ...identity: (string | number)[]): string {
@@ -89,6 +103,8 @@ export function summarize(alert: Alert): string {
       return `ALERT inconsistent-log: size ${alert.previous.size} -> ${alert.checkpoint.size}: ${alert.reason}`;
     case 'invalid-entry':
       return `ALERT invalid-entry: index ${alert.index}: ${alert.reason}`;
+    case 'invalid-checkpoint':
+      return `ALERT invalid-checkpoint: ${alert.reason}`;
     case 'stalled-log':
       return `ALERT stalled-log: no new or re-signed checkpoint for ${alert.stalledSeconds} s (size ${alert.checkpoint.size})`;
     case 'log-unreachable':
@@ -96,10 +112,16 @@ export function summarize(alert: Alert): string {
   }
 }
 
+/** A place alerts go: stdout always, the others when configured. */
+export type SinkName = 'stdout' | 'webhook' | 'exec';
+
+/** The outcome of one delivery to one sink; `permanent` when retrying cannot help (a 4xx other than 429). */
+export type SendResult = { ok: true } | { ok: false; reason: string; permanent?: boolean };
+
 export interface SinkOptions {
   webhook?: string;
   exec?: string;
-  /** Attempts for the webhook (first try included), default 5. */
+  /** Attempts for the webhook within one delivery (first try included), default 3. */
   webhookAttempts?: number;
   /** First retry delay; doubles each time, capped at 30 s. Default 500 ms. */
   webhookBackoffMs?: number;
@@ -110,10 +132,11 @@ export interface SinkOptions {
 }
 
 /**
- * Delivers alerts to every configured sink. `stdout` is written at once and in order; webhook and
- * command deliveries run one after the other in the background (never blocking the follower),
- * and `drain()` waits for them. A sink that fails after its retries is reported on stderr: an
- * alert is never lost silently, and a broken webhook never stops the monitor.
+ * The configured sinks. `print` writes stdout at once; `send` makes one delivery to the webhook
+ * (with a few quick retries) or the command and reports a failure on stderr. The follower decides
+ * when to call them and keeps, per alert and sink, what was delivered (so a failed webhook is
+ * tried again later and nothing is lost). `emit` (print + one background delivery to each other
+ * sink, `drain()` waits for them) is the simple form for callers without an outbox.
  */
 export class AlertSinks {
   private readonly out: NodeJS.WritableStream;
@@ -125,12 +148,42 @@ export class AlertSinks {
     this.err = options.stderr ?? process.stderr;
   }
 
-  /** Writes the JSON line now; resolves `delivered` when the webhook and command have had it. */
-  emit(alert: Alert): { delivered: Promise<void> } {
+  /** The configured sinks, stdout first. */
+  names(): SinkName[] {
+    return ['stdout', ...(this.options.webhook ? (['webhook'] as const) : []), ...(this.options.exec ? (['exec'] as const) : [])];
+  }
+
+  /** Writes the JSON line (and on a terminal the human line) now. */
+  print(alert: Alert): void {
     this.out.write(JSON.stringify(alert) + '\n');
     if (this.err.isTTY) this.err.write(summarize(alert) + '\n');
+  }
+
+  /** One delivery to the webhook or the command (the webhook with its few quick retries); a failure is also reported on stderr. */
+  async send(sink: 'webhook' | 'exec', alert: Alert, signal?: AbortSignal): Promise<SendResult> {
+    const body = JSON.stringify(alert);
+    if (sink === 'webhook') {
+      if (!this.options.webhook) return { ok: true };
+      const result = await postWithRetries(this.options.webhook, body, {
+        attempts: this.options.webhookAttempts ?? 3,
+        backoffMs: this.options.webhookBackoffMs ?? 500,
+        timeoutMs: this.options.webhookTimeoutMs ?? 10_000,
+        ...(signal ? { signal } : {}),
+      });
+      if (!result.ok) this.err.write(`lafs-monitor: webhook did not take alert ${alert.id} (${alert.type}): ${result.reason}\n`);
+      return result;
+    }
+    if (!this.options.exec) return { ok: true };
+    const result = await runWithInput(this.options.exec, body + '\n', alert, this.options.execTimeoutMs ?? 60_000);
+    if (!result.ok) this.err.write(`lafs-monitor: --exec command failed for alert ${alert.id} (${alert.type}): ${result.reason}\n`);
+    return result;
+  }
+
+  /** print, then one delivery to each other sink in the background (in order); `delivered` resolves with their outcomes. */
+  emit(alert: Alert): { delivered: Promise<Partial<Record<'webhook' | 'exec', SendResult>>> } {
+    this.print(alert);
     const delivered = this.queue.then(() => this.deliverElsewhere(alert));
-    this.queue = delivered;
+    this.queue = delivered.then(() => undefined);
     return { delivered };
   }
 
@@ -139,45 +192,39 @@ export class AlertSinks {
     return this.queue;
   }
 
-  private async deliverElsewhere(alert: Alert): Promise<void> {
-    const body = JSON.stringify(alert);
-    if (this.options.webhook) {
-      const result = await postWithRetries(this.options.webhook, body, {
-        attempts: this.options.webhookAttempts ?? 5,
-        backoffMs: this.options.webhookBackoffMs ?? 500,
-        timeoutMs: this.options.webhookTimeoutMs ?? 10_000,
-      });
-      if (!result.ok) this.err.write(`lafs-monitor: webhook did not take alert ${alert.id} (${alert.type}): ${result.reason}\n`);
-    }
-    if (this.options.exec) {
-      const result = await runWithInput(this.options.exec, body + '\n', alert, this.options.execTimeoutMs ?? 60_000);
-      if (!result.ok) this.err.write(`lafs-monitor: --exec command failed for alert ${alert.id} (${alert.type}): ${result.reason}\n`);
-    }
+  private async deliverElsewhere(alert: Alert): Promise<Partial<Record<'webhook' | 'exec', SendResult>>> {
+    const outcome: Partial<Record<'webhook' | 'exec', SendResult>> = {};
+    if (this.options.webhook) outcome.webhook = await this.send('webhook', alert);
+    if (this.options.exec) outcome.exec = await this.send('exec', alert);
+    return outcome;
   }
 }
 
-/** POST `body` as JSON; retries network errors, 429 and 5xx with doubling delays (capped at 30 s). */
-export async function postWithRetries(url: string, body: string, policy: { attempts: number; backoffMs: number; timeoutMs: number }): Promise<{ ok: true } | { ok: false; reason: string }> {
+/** POST `body` as JSON; retries network errors, 429 and 5xx with doubling delays (capped at 30 s); `signal` cuts it short. */
+export async function postWithRetries(url: string, body: string, policy: { attempts: number; backoffMs: number; timeoutMs: number; signal?: AbortSignal }): Promise<SendResult> {
   let reason = 'no attempt made';
-  for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+  let made = 0;
+  for (let attempt = 1; attempt <= policy.attempts && !policy.signal?.aborted; attempt++) {
+    made = attempt;
     try {
+      const timeout = AbortSignal.timeout(policy.timeoutMs);
       const response = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'user-agent': 'lafs-monitor' },
         body,
-        signal: AbortSignal.timeout(policy.timeoutMs),
+        signal: policy.signal ? AbortSignal.any([timeout, policy.signal]) : timeout,
       });
       await response.arrayBuffer().catch(() => undefined);
       if (response.ok) return { ok: true };
       reason = `HTTP ${response.status}`;
       // A 4xx other than 429 means the receiver rejects this alert: retrying will not help.
-      if (response.status < 500 && response.status !== 429) return { ok: false, reason };
+      if (response.status < 500 && response.status !== 429) return { ok: false, reason, permanent: true };
     } catch (error) {
-      reason = error instanceof Error ? error.message : String(error);
+      reason = policy.signal?.aborted ? 'stopped' : error instanceof Error ? error.message : String(error);
     }
-    if (attempt < policy.attempts) await delay(Math.min(30_000, policy.backoffMs * 2 ** (attempt - 1)));
+    if (attempt < policy.attempts) await delay(Math.min(30_000, policy.backoffMs * 2 ** (attempt - 1)), policy.signal);
   }
-  return { ok: false, reason: `${reason} after ${policy.attempts} attempts` };
+  return { ok: false, reason: `${reason} after ${made} attempt${made === 1 ? '' : 's'}` };
 }
 
 /** Runs `command` through the shell with `input` on stdin and LAFS_ALERT_TYPE / LAFS_ALERT_ID set. */
@@ -200,6 +247,16 @@ export function runWithInput(command: string, input: string, alert: Alert, timeo
   });
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

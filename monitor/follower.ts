@@ -2,11 +2,19 @@
  * The monitor's loop (issue 5, DESIGN.md sections 2 and 7). Each poll:
  *  1. fetches the signed checkpoint (the client verifies its signature and origin);
  *  2. proves it extends the last verified one with a consistency proof the monitor computes
- *     itself from hash tiles it fetched (never the server's proof API); a smaller tree, the same
- *     size with another root, or a failed proof is `inconsistent-log`, and the state stays put;
+ *     itself from hash tiles it fetched (never the server's proof API); the same size with another
+ *     root, or a failed proof is `inconsistent-log`, and the state stays put. A smaller tree (a
+ *     CDN or a lagging mirror serving an old checkpoint) is proven to be a prefix of the verified
+ *     one and then only logged as stale; if that proof fails it is `inconsistent-log` too;
  *  3. catches up on the new entries one entry tile (256 entries) at a time: bundles checked
  *     against the tiles by the client, every builder signature re-verified in the VerifyPool
  *     (all cores), claims indexed, alerts raised, and the batch committed in one synced write.
+ *     An entry the tree commits to but that does not decode or verify is `invalid-entry` once,
+ *     and passed. A bundle or tile that does not match the signed tree is log misbehaviour: the
+ *     bundle is fetched again and checked leaf by leaf to name the exact entry, the entries before
+ *     it are processed, `invalid-entry` is raised once for (index, code), and the monitor does not
+ *     advance past it (nothing unproven is taken as verified) but tries again at every poll, so
+ *     a mirror's transient glitch clears by itself.
  * A few batches are fetched and verified ahead of the one being committed so the cores stay
  * busy, and no more, so memory stays flat however large the log.
  *
@@ -17,23 +25,34 @@ import type { Checkpoint } from '../merkle/checkpoint.js';
 import { LafsError, type Checked } from '../merkle/errors.js';
 import { makeConsistencyProof, verifyConsistency } from '../merkle/proof.js';
 import { tileHashSource, type TileReader } from '../merkle/tile-source.js';
-import { TILE_WIDTH } from '../merkle/tiles.js';
-import type { Sha256 } from '../merkle/hash.js';
+import { TILE_WIDTH, tileWidth } from '../merkle/tiles.js';
+import { HASH_SIZE, equalBytes, leafHash, type Sha256 } from '../merkle/hash.js';
+import { decodeLeaf } from '../attestation/leaf.js';
+import { viewLeaf } from '../attestation/record.js';
 import type { VerifiedLeaf } from '../attestation/record.js';
 import type { RawEntry, VerifiedCheckpoint } from '../client/log-client.js';
-import { alertId, type Alert, type AlertCheckpoint, type AlertSinks, type InconsistentLogAlert, type InvalidEntryAlert, type LogUnreachableAlert, type StalledLogAlert } from './alerts.js';
+import { alertId, type Alert, type AlertCheckpoint, type AlertSinks, type InconsistentLogAlert, type InvalidCheckpointAlert, type InvalidEntryAlert, type LogUnreachableAlert, type StalledLogAlert } from './alerts.js';
 import type { IndexStore, PendingAlert, ProcessedEntry, StoredCheckpoint } from './index-store.js';
+import type { BundleReader } from './tile-reader.js';
 
 /** What the follower needs of the log client (LogClient satisfies it). */
 export interface LogSource {
   checkpoint(): Promise<VerifiedCheckpoint>;
   /** Entries proven in the tree of `cp` (bundles checked against its tiles), not decoded. */
   rawEntries(start: number, end: number, cp: Checkpoint): AsyncIterable<RawEntry>;
+  /** Verifies a signed checkpoint note with the log's key and origin; throws LafsError('bad-note'). */
+  verifyNote?(note: string): VerifiedCheckpoint;
+  /** Hash tiles of `cp`'s tree, each verified against its root (to check a bundle leaf by leaf). */
+  tileReader?(cp: Checkpoint): TileReader;
 }
 
 export interface FollowerOptions {
   source: LogSource;
   tiles: TileReader;
+  /** Raw entry bundles, read past the client's cache, to locate the bad entry of a bundle that did not verify. */
+  bundles?: BundleReader;
+  /** The checkpoint text as served, unverified: evidence when it does not verify. */
+  fetchNote?: () => Promise<string>;
   store: IndexStore;
   sinks: AlertSinks;
   verify: (leaf: Uint8Array) => Promise<Checked<VerifiedLeaf>>;
@@ -50,6 +69,14 @@ export interface FollowerOptions {
   /** Entry batches fetched and verified ahead of the one being committed (default 2). */
   prefetch?: number;
   trusted?: ReadonlySet<string>;
+  /** First wait before a failed webhook/command delivery is tried again at a later poll (doubling; default 30 s). */
+  deliveryRetryMs?: number;
+  /** Cap of that wait (default 1 hour). */
+  maxDeliveryRetryMs?: number;
+  /** Called when a catch-up starts and with each periodic progress line during one (e.g. to write a status snapshot); its failure is only logged. */
+  onProgress?: () => Promise<void>;
+  /** Interval of the progress lines during a catch-up (default 10 s). */
+  progressEveryMs?: number;
   /** Called after each successful poll (e.g. to write a status snapshot); its failure is only logged. */
   afterPoll?: () => Promise<void>;
   /** Progress and diagnostics for stderr. */
@@ -60,7 +87,7 @@ export interface FollowerOptions {
 export interface FollowResult {
   /** Alerts emitted during this run (including ones left undelivered by an earlier crash). */
   alertsRaised: number;
-  /** The log is currently inconsistent with the verified checkpoint (even if alerted before). */
+  /** The log currently misbehaves (inconsistent with the verified checkpoint, serving data that does not match its signed tree, or a checkpoint that does not verify), even if alerted before. */
   inconsistent: boolean;
 }
 
@@ -70,7 +97,11 @@ export function isTransient(error: unknown): boolean {
   return error.code === 'unavailable' || error.code === 'rate-limited' || error.code === 'not-found' || error.code === 'internal';
 }
 
-interface PreparedBatch { start: number; end: number; entries: ProcessedEntry[]; stop?: { index: number; reason: string } }
+/** Attempts at verifying one entry when the verifier itself fails (a worker crash), within one poll. */
+const VERIFY_ATTEMPTS = 3;
+
+interface Stop { index: number; code: string; reason: string }
+interface PreparedBatch { start: number; end: number; entries: ProcessedEntry[]; stop?: Stop }
 
 export class Follower {
   private readonly o: FollowerOptions;
@@ -78,7 +109,11 @@ export class Follower {
   private readonly now: () => Date;
   private alertsRaised = 0;
   private inconsistent = false;
-  private readonly deliveries = new Set<Promise<void>>();
+  /** Alerts some configured sink has not had yet, by outbox seq. */
+  private readonly undelivered = new Map<string, PendingAlert>();
+  /** Seqs with a delivery queued or running; deliveries run one at a time, in the background. */
+  private readonly queued = new Set<string>();
+  private deliveryChain: Promise<void> = Promise.resolve();
 
   constructor(options: FollowerOptions) {
     this.o = options;
@@ -89,7 +124,9 @@ export class Follower {
   /** Follows until aborted (or once caught up with `once`). Throws on local I/O failure, and with `once` on any failed poll. */
   async run(): Promise<FollowResult> {
     const { signal } = this.o;
-    for (const pending of await this.o.store.outbox()) this.deliver(pending);
+    // Left over from an earlier run: stdout is printed only if it never was; a failed webhook or
+    // command is tried again now (a start is a natural moment to retry), later on its backoff.
+    for (const pending of await this.o.store.outbox()) await this.deliver(pending, { now: true });
     const threshold = this.o.failuresBeforeAlert ?? 3;
     let failures = 0;
     let outageSince = '';
@@ -98,6 +135,7 @@ export class Follower {
       while (!signal.aborted) {
         try {
           this.inconsistent = false;
+          this.retryDeliveries();
           await this.poll();
           if (this.o.afterPoll) await this.o.afterPoll().catch((error: unknown) => this.log(`after poll: ${(error as Error).message}`));
           if (failures >= threshold) this.log(`log reachable again after ${failures} failed polls`);
@@ -118,7 +156,9 @@ export class Follower {
         }
       }
     } finally {
-      await Promise.allSettled([...this.deliveries]);
+      // With --once, the deliveries of this run are waited for (each bounded); after a stop
+      // signal they are cut short (the signal aborts their requests) and kept for the next start.
+      await this.deliveryChain;
     }
     return { alertsRaised: this.alertsRaised, inconsistent: this.inconsistent };
   }
@@ -132,7 +172,14 @@ export class Follower {
   /** One poll: verify the new checkpoint against the last one, then catch up on its entries. */
   async poll(): Promise<void> {
     const { store } = this.o;
-    const fetched = await this.o.source.checkpoint();
+    let fetched: VerifiedCheckpoint;
+    try {
+      fetched = await this.o.source.checkpoint();
+    } catch (error) {
+      if (!(error instanceof LafsError && error.code === 'bad-note') || !(await this.checkpointRefused(error))) throw error;
+      await this.catchUp(); // the last verified tree can still be followed
+      return;
+    }
     const current = toStored(fetched);
     const previous = store.checkpoint();
     const nowIso = this.now().toISOString();
@@ -142,7 +189,7 @@ export class Follower {
       await this.storeWrite(() => store.saveCheckpoint(current, nowIso));
       this.log(`first checkpoint: size ${current.size}`);
     } else if (current.size < previous.size) {
-      await this.raiseInconsistent(previous, current, `tree size went down from ${previous.size} to ${current.size}`);
+      await this.checkStale(previous, current);
     } else if (current.size === previous.size) {
       if (current.root !== previous.root) await this.raiseInconsistent(previous, current, `same tree size ${current.size} with a different root hash`);
       else if (current.note !== previous.note) await this.storeWrite(() => store.saveCheckpoint(current, nowIso)); // re-signed
@@ -158,8 +205,66 @@ export class Follower {
     await this.catchUp();
   }
 
-  /** RFC 9162 2.1.4 consistency, the proof built from tiles fetched here and checked against both roots. */
-  private async proveExtends(previous: StoredCheckpoint, next: Checkpoint): Promise<{ ok: true } | { ok: false; reason: string }> {
+  /**
+   * A checkpoint smaller than the verified one is either an old one (a CDN cache, a lagging
+   * mirror: harmless) or a fork. Tell them apart with a consistency proof from it to the verified
+   * tree, built from tiles: proven means stale (logged; the state never moves backwards), a proof
+   * that fails is `inconsistent-log`. Tiles that cannot be had right now decide nothing: logged,
+   * and checked again at the next poll that sees it.
+   */
+  private async checkStale(verified: StoredCheckpoint, stale: StoredCheckpoint): Promise<void> {
+    const newer = { size: verified.size, root: new Uint8Array(Buffer.from(verified.root, 'base64')) };
+    let verdict: { ok: true } | { ok: false; reason: string };
+    try {
+      verdict = await this.proveExtends(stale, newer);
+    } catch (error) {
+      if (!isTransient(error) || this.o.signal.aborted) throw error;
+      this.log(`stale checkpoint of size ${stale.size} (verified: ${verified.size}); cannot check it against the verified tree yet: ${(error as Error).message}`);
+      return;
+    }
+    if (verdict.ok) {
+      this.log(`stale checkpoint of size ${stale.size} (verified: ${verified.size}), proven to be a prefix of the verified tree: ignored`);
+      return;
+    }
+    await this.raiseInconsistent(verified, stale, `checkpoint of size ${stale.size} is smaller than the verified one of size ${verified.size} and is not a prefix of it: ${verdict.reason}`);
+  }
+
+  /**
+   * The log served a checkpoint that does not verify. If it is a signed note at all (not an error
+   * page) and still does not verify when read again, that is the log signing with another key or
+   * for another origin: `invalid-checkpoint`, once per note text, the note as evidence. Returns
+   * false when it is not such a note (the poll then fails like any unreachable log).
+   */
+  private async checkpointRefused(error: LafsError): Promise<boolean> {
+    if (!this.o.fetchNote) return false;
+    const note = await this.o.fetchNote();
+    if (!note.includes('\n\n\u2014 ')) return false;
+    if (this.o.source.verifyNote) {
+      try {
+        this.o.source.verifyNote(note);
+        return false; // it verifies now: the first read was a glitch
+      } catch {
+        // still refused
+      }
+    }
+    this.inconsistent = true;
+    const alert: InvalidCheckpointAlert = {
+      type: 'invalid-checkpoint',
+      id: alertId('invalid-checkpoint', this.o.store.origin, note),
+      time: this.now().toISOString(),
+      log: this.o.store.origin,
+      checkpoint: this.o.store.checkpoint() ?? null,
+      note,
+      reason: error.message,
+    };
+    const pending = await this.storeWrite(() => this.o.store.recordAlert(alert));
+    if (pending) await this.deliver(pending);
+    else this.log(`the log still serves a checkpoint that does not verify (alerted before): ${error.message}`);
+    return true;
+  }
+
+  /** RFC 9162 2.1.4 consistency of `previous` with the larger `next`, the proof built from tiles fetched here and checked against both roots. */
+  private async proveExtends(previous: StoredCheckpoint, next: Pick<Checkpoint, 'size' | 'root'>): Promise<{ ok: true } | { ok: false; reason: string }> {
     if (previous.size === 0) return { ok: true };
     const oldRoot = new Uint8Array(Buffer.from(previous.root, 'base64'));
     let proof;
@@ -195,21 +300,23 @@ export class Follower {
     const started = Date.now();
     const first = store.nextIndex();
     let lastProgress = started;
+    await this.progress();
     fill();
     while (queue.length > 0) {
       const batch = await queue.shift()!;
       const context = { origin: store.origin, checkpoint: stored, time: this.now().toISOString(), ...(this.o.trusted ? { trusted: this.o.trusted } : {}) };
       const pending = await this.storeWrite(() => store.commitBatch(batch.entries, batch.stop ? batch.stop.index : batch.end, context));
-      for (const p of pending) this.deliver(p);
+      for (const p of pending) await this.deliver(p);
       if (batch.stop) {
-        await this.raiseInvalidEntry(stored, batch.stop.index, batch.stop.reason);
+        await this.raiseInvalidEntry(stored, batch.stop);
         this.inconsistent = true;
         return;
       }
       if (signal.aborted) return;
-      if (Date.now() - lastProgress >= 10_000) {
+      if (Date.now() - lastProgress >= (this.o.progressEveryMs ?? 10_000)) {
         lastProgress = Date.now();
         this.log(`catching up: ${store.nextIndex()} of ${cp.size} entries verified`);
+        await this.progress();
       }
       fill();
     }
@@ -234,25 +341,89 @@ export class Follower {
       if (raw.length !== end - start) throw new LafsError('internal', `client returned ${raw.length} entries for [${start}, ${end})`);
     } catch (error) {
       if (isTransient(error)) throw error;
-      const code = error instanceof LafsError ? error.code : 'internal';
-      stop = { index: start + raw.length, reason: `${code}: ${(error as Error).message}` };
+      const located = await this.locate(start + raw.length, end, cp, error);
+      raw.push(...located.proven);
+      stop = located.stop;
     }
     const entries = await Promise.all(raw.map((e) => this.check(e.index, e.leaf)));
     return stop ? { start, end: stop.index, entries, stop } : { start, end, entries };
+  }
+
+  /**
+   * After the client refused the bundle holding [from, end): fetches it again, past any cache, and
+   * checks it leaf by leaf against the level-0 tile verified against the signed root. Leaves that
+   * match are proven; the first that does not is where the monitor stops. If the tile itself does
+   * not verify, no leaf of it can be proven: the stop is at `from`. If everything matches now,
+   * the first refusal was a glitch and the whole range is proven.
+   */
+  private async locate(from: number, end: number, cp: Checkpoint, error: unknown): Promise<{ proven: RawEntry[]; stop?: Stop }> {
+    const stopAt = (index: number, e: unknown): Stop => {
+      const code = e instanceof LafsError ? e.code : 'internal';
+      return { index, code, reason: `${code}: ${(e as Error).message}` };
+    };
+    const { bundles, source } = this.o;
+    if (!bundles || !source.tileReader) return { proven: [], stop: stopAt(from, error) };
+    const tileIndex = Math.floor(from / TILE_WIDTH);
+    const width = tileWidth(0, tileIndex, cp.size);
+    let tile: Uint8Array | undefined;
+    let bundle: { leaves: Uint8Array[]; url: string };
+    try {
+      tile = await source.tileReader(cp)(0, tileIndex, width);
+      if (tile === undefined) throw new LafsError('unavailable', `level-0 tile ${tileIndex} of the tree of size ${cp.size} is missing`);
+      bundle = await bundles(tileIndex, width);
+    } catch (e) {
+      if (isTransient(e)) throw e;
+      return { proven: [], stop: stopAt(from, e) };
+    }
+    const proven: RawEntry[] = [];
+    for (let index = from; index < end; index++) {
+      const i = index - tileIndex * TILE_WIDTH;
+      const leaf = bundle.leaves[i]!;
+      const hash = leafHash(leaf, this.o.sha256);
+      const expected = tile.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
+      if (!equalBytes(hash, expected)) {
+        const b64 = (h: Uint8Array) => Buffer.from(h).toString('base64');
+        const reason = `inconsistent: GET ${bundle.url}: entry ${index} hashes to ${b64(hash)}, but the level-0 tile verified against the checkpoint of size ${cp.size} says ${b64(expected)}; the log serves an entry that does not match its signed tree`;
+        return { proven, stop: { index, code: 'inconsistent', reason } };
+      }
+      proven.push({ index, leaf, leafHash: hash });
+    }
+    this.log(`entries ${from}..${end - 1} match the signed tree when fetched again (the first answer did not: ${(error as Error).message})`);
+    return { proven };
   }
 
   private async check(index: number, leaf: Uint8Array): Promise<ProcessedEntry> {
     // A leaf is usually a view into its whole entry bundle; posting the view to a worker would
     // clone the bundle's entire buffer (about 100 KB) for every entry. Send a compact copy.
     const compact = leaf.byteOffset === 0 && leaf.byteLength === leaf.buffer.byteLength ? leaf : Uint8Array.prototype.slice.call(leaf);
-    const result = await this.o.verify(compact);
-    if (!result.ok) return { index, invalid: result.reason };
+    let result: Checked<VerifiedLeaf>;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        result = await this.o.verify(compact);
+        break;
+      } catch (error) {
+        // A verification worker died (the pool has replaced it): that says nothing about this entry,
+        // so it is never taken for a verdict. Retry a few times now; if it keeps failing the poll
+        // fails, the batch is not committed, and the next poll (after backoff) tries it again.
+        if (attempt >= VERIFY_ATTEMPTS || this.o.signal.aborted) throw error instanceof LafsError ? error : new LafsError('unavailable', `verifying entry ${index}: ${(error as Error).message}`);
+        this.log(`verifying entry ${index} failed (${(error as Error).message}); retrying`);
+        await sleep(250 * 2 ** (attempt - 1), this.o.signal);
+      }
+    }
+    if (!result.ok) {
+      const code = invalidCode(leaf);
+      return { index, code, invalid: result.reason.startsWith(`${code}: `) ? result.reason : `${code}: ${result.reason}` };
+    }
     const { view, signature } = result.value;
     return {
       index,
       builder: signature.builder,
       artifacts: view.artifacts.map((a) => ({ source: view.source, platform: a.platform, name: a.name, hash: a.sha256.startsWith('sha256:') ? a.sha256 : `sha256:${a.sha256}` })),
     };
+  }
+
+  private async progress(): Promise<void> {
+    if (this.o.onProgress) await this.o.onProgress().catch((error: unknown) => this.log(`progress: ${(error as Error).message}`));
   }
 
   private async checkStall(current: StoredCheckpoint): Promise<void> {
@@ -273,7 +444,7 @@ export class Follower {
       stalledSeconds: Math.round(stalledMs / 1000),
     };
     const pending = await this.storeWrite(() => this.o.store.recordAlert(alert, { stallNote: current.note }));
-    if (pending) this.deliver(pending);
+    if (pending) await this.deliver(pending);
   }
 
   private async raiseInconsistent(previous: StoredCheckpoint, current: StoredCheckpoint, reason: string): Promise<void> {
@@ -289,23 +460,25 @@ export class Follower {
       reason,
     };
     const pending = await this.storeWrite(() => this.o.store.recordAlert(alert));
-    if (pending) this.deliver(pending);
+    if (pending) await this.deliver(pending);
     else this.log(`log still inconsistent with verified checkpoint of size ${previous.size} (alerted before): ${reason}`);
   }
 
-  private async raiseInvalidEntry(checkpoint: StoredCheckpoint, index: number, reason: string): Promise<void> {
+  /** Keyed on (index, code), not on the checkpoint: a stuck entry on a growing log is one alert, not one per checkpoint. */
+  private async raiseInvalidEntry(checkpoint: StoredCheckpoint, stop: Stop): Promise<void> {
     const alert: InvalidEntryAlert = {
       type: 'invalid-entry',
-      id: alertId('invalid-entry', this.o.store.origin, index, checkpoint.root),
+      id: invalidEntryId(this.o.store.origin, stop.index, stop.code),
       time: this.now().toISOString(),
       log: this.o.store.origin,
       checkpoint,
-      index,
-      reason,
+      index: stop.index,
+      code: stop.code,
+      reason: stop.reason,
     };
     const pending = await this.storeWrite(() => this.o.store.recordAlert(alert));
-    if (pending) this.deliver(pending);
-    else this.log(`entry ${index} still does not match the tree (alerted before): ${reason}`);
+    if (pending) await this.deliver(pending);
+    else this.log(`entry ${stop.index} still does not match the tree (alerted before; retried at every poll): ${stop.reason}`);
   }
 
   private async raiseUnreachable(failures: number, since: string, reason: string): Promise<void> {
@@ -320,17 +493,76 @@ export class Follower {
       reason,
     };
     const pending = await this.storeWrite(() => this.o.store.recordAlert(alert));
-    if (pending) this.deliver(pending);
+    if (pending) await this.deliver(pending);
   }
 
-  private deliver(pending: PendingAlert): void {
-    this.alertsRaised++;
-    const done: Promise<void> = this.o.sinks
-      .emit(pending.alert as Alert)
-      .delivered.then(() => this.o.store.delivered(pending.seq))
-      .catch((error: unknown) => this.log(`could not mark alert ${pending.alert.id} delivered: ${(error as Error).message}`))
-      .finally(() => this.deliveries.delete(done));
-    this.deliveries.add(done);
+  /**
+   * Hands an alert to its sinks. stdout at once, and marked at once in the outbox, so that a
+   * restart never prints it twice; the webhook and the command in the background, one delivery
+   * at a time. A failed one stays in the outbox and is tried again at later polls with backoff.
+   */
+  private async deliver(pending: PendingAlert, options: { now?: boolean } = {}): Promise<void> {
+    const sinks = this.o.sinks.names();
+    if (!pending.done.includes('stdout')) {
+      this.alertsRaised++;
+      this.o.sinks.print(pending.alert);
+      pending.done.push('stdout');
+    }
+    // Sinks no longer configured (a restart without --webhook) are not waited for.
+    this.undelivered.set(pending.seq, pending);
+    if (await this.persistDelivery(pending, sinks)) return;
+    if (options.now) for (const retry of Object.values(pending.retry)) retry.nextAt = new Date(0).toISOString();
+    this.queueDelivery(pending);
+  }
+
+  /** Queues every undelivered alert whose failed sinks are due again. Never blocks the poll. */
+  private retryDeliveries(): void {
+    const now = this.now().getTime();
+    for (const pending of this.undelivered.values()) {
+      if (Object.values(pending.retry).some((r) => Date.parse(r.nextAt) <= now)) this.queueDelivery(pending);
+    }
+  }
+
+  private queueDelivery(pending: PendingAlert): void {
+    if (this.queued.has(pending.seq)) return;
+    this.queued.add(pending.seq);
+    this.deliveryChain = this.deliveryChain
+      .then(() => this.deliverElsewhere(pending))
+      .catch((error: unknown) => this.log(`delivering alert ${pending.alert.id}: ${(error as Error).message}`))
+      .finally(() => this.queued.delete(pending.seq));
+  }
+
+  private async deliverElsewhere(pending: PendingAlert): Promise<void> {
+    const sinks = this.o.sinks.names();
+    for (const sink of sinks) {
+      if (sink === 'stdout' || pending.done.includes(sink) || this.o.signal.aborted) continue;
+      const retry = pending.retry[sink];
+      if (retry && Date.parse(retry.nextAt) > this.now().getTime()) continue;
+      const result = await this.o.sinks.send(sink, pending.alert, this.o.signal);
+      if (result.ok) {
+        pending.done.push(sink);
+        delete pending.retry[sink];
+      } else if (result.permanent) {
+        // The receiver refuses this alert (a 4xx): asking again cannot help. Reported on stderr by the sink.
+        this.log(`${sink} refused alert ${pending.alert.id} (${result.reason}); not retried`);
+        pending.done.push(sink);
+        delete pending.retry[sink];
+      } else if (!this.o.signal.aborted) {
+        const attempts = (retry?.attempts ?? 0) + 1;
+        const base = this.o.deliveryRetryMs ?? 30_000;
+        const wait = Math.min(this.o.maxDeliveryRetryMs ?? 3_600_000, base * 2 ** (attempts - 1));
+        pending.retry[sink] = { attempts, nextAt: new Date(this.now().getTime() + wait).toISOString(), lastError: result.reason };
+        this.log(`${sink} delivery of alert ${pending.alert.id} failed ${attempts} time(s) (${result.reason}); kept, next try in ${Math.round(wait / 1000)} s`);
+      }
+    }
+    await this.persistDelivery(pending, sinks);
+  }
+
+  /** Writes the alert's delivery state; forgets it once every configured sink has it. Returns whether it is done. */
+  private async persistDelivery(pending: PendingAlert, sinks: readonly string[]): Promise<boolean> {
+    const gone = await this.storeWrite(() => this.o.store.updateOutbox(pending, sinks));
+    if (gone) this.undelivered.delete(pending.seq);
+    return gone;
   }
 
   /** Local state failures are fatal (exit 2), never mistaken for a flaky log. */
@@ -342,6 +574,20 @@ export class Follower {
       throw new LafsError('io', `monitor state: ${(error as Error).message}`, { cause: error });
     }
   }
+}
+
+/** The error code of a leaf the verifier refused: what decoding and parsing say (cheap, no cryptography), else its signature. */
+function invalidCode(leaf: Uint8Array): string {
+  try {
+    viewLeaf(decodeLeaf(leaf));
+  } catch (error) {
+    return error instanceof LafsError ? error.code : 'bad-leaf';
+  }
+  return 'bad-signature';
+}
+
+export function invalidEntryId(origin: string, index: number, code: string): string {
+  return alertId('invalid-entry', origin, index, code);
 }
 
 function toStored(v: VerifiedCheckpoint): AlertCheckpoint {

@@ -14,6 +14,9 @@
  *   meta!changed                      JSON { at, note }: when the checkpoint last grew or was re-signed
  *   meta!stall-alerted                note text of the checkpoint a stalled-log alert was raised for
  *   meta!seq                          decimal: next alert sequence number
+ *   meta!agreed                       decimal: artifact keys attested by 2 or more distinct builders
+ *                                     who all gave the same hash (kept in the batches that change it;
+ *                                     counted from the key! records when an older state lacks it)
  *   key!K                             JSON KeyRecord { claims: StoredClaim[], alerted: conflict ids }:
  *                                     every claim on K and the conflicts already alerted (the dedup
  *                                     memory). One record per key, so a batch loads the state of
@@ -22,20 +25,32 @@
  *   builder!<fingerprint>             decimal: index of the builder's first entry
  *   seen!<alert id>                   '' (dedup of log-level alerts: inconsistent-log, invalid-entry)
  *   alert!<seq>                       JSON Alert: every alert ever raised (seq zero-padded to 15)
- *   outbox!<seq>                      JSON Alert: committed but not yet handed to every sink
+ *   outbox!<seq>                      JSON OutboxRecord { alert, done: sinks that have it, retry: per
+ *                                     failed sink { attempts, nextAt, lastError } }: committed but not
+ *                                     yet delivered to every configured sink (an older state's bare
+ *                                     Alert JSON reads as done: [])
  */
 import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
 import { LafsError } from '../merkle/errors.js';
 import { alertId, type Alert, type AlertCheckpoint, type ArtifactKey, type ClaimEvidence, type DisagreementAlert, type InvalidEntryAlert } from './alerts.js';
-import { conflictsOf, type Conflict, type ConflictKind, type StoredClaim } from './conflicts.js';
+import { conflictsWith, type Conflict, type ConflictKind, type StoredClaim } from './conflicts.js';
+
+/**
+ * Claims kept per (builder, hash) of one key. A builder may legitimately attest the same artifact
+ * in a few entries (Bitcoin's all + noncodesigned sums files); one that resubmits it a thousand
+ * times must not grow the key's record (read and rewritten with every batch that touches it) or
+ * the evidence of its alerts. Past this many, further entries add nothing: they can create no
+ * conflict the kept ones did not.
+ */
+export const MAX_CLAIMS_PER_BUILDER_HASH = 4;
 
 export type StoredCheckpoint = AlertCheckpoint;
 
 /** One processed entry: its builder and artifact claims, or why it is invalid. */
 export type ProcessedEntry =
   | { index: number; builder: string; artifacts: { source: string; platform: string | null; name: string; hash: string }[] }
-  | { index: number; invalid: string };
+  | { index: number; invalid: string; code?: string };
 
 export interface DisputeRecord {
   key: ArtifactKey;
@@ -47,8 +62,17 @@ export interface DisputeRecord {
   checkpoint: StoredCheckpoint; // under which the first alert was raised
 }
 
-/** An alert in the outbox: `seq` is passed back to delivered() once every sink has had it. */
-export interface PendingAlert { seq: string; alert: Alert }
+/** Where a failed delivery to one sink stands: tried `attempts` times, next try not before `nextAt`. */
+export interface SinkRetry { attempts: number; nextAt: string; lastError: string }
+
+/**
+ * An alert in the outbox: `done` lists the sinks that have it (stdout is marked at once, so a
+ * restart never prints it twice), `retry` the failed ones. updateOutbox() writes it back, and
+ * drops it once every configured sink has it.
+ */
+export interface PendingAlert { seq: string; alert: Alert; done: string[]; retry: Record<string, SinkRetry> }
+
+interface OutboxRecord { alert: Alert; done: string[]; retry: Record<string, SinkRetry> }
 
 export interface StoreStatus {
   origin: string;
@@ -56,6 +80,8 @@ export interface StoreStatus {
   entriesProcessed: number;
   builders: number;
   openDisagreements: number;
+  /** Artifact keys attested by at least 2 distinct builders, all with the same hash: the builders' agreement. */
+  agreedKeys: number;
   alerts: Record<string, number>;
   pendingDeliveries: number;
 }
@@ -78,6 +104,7 @@ export class IndexStore {
   private readonly knownBuilders = new Set<string>();
   private cachedCheckpoint: StoredCheckpoint | undefined;
   private next = 0;
+  private agreed = 0;
 
   private constructor(private readonly db: Level<string, string>, readonly origin: string) {}
 
@@ -116,6 +143,14 @@ export class IndexStore {
     store.next = Number((await db.get('meta!next')) ?? '0');
     const cp = await db.get('meta!checkpoint');
     store.cachedCheckpoint = cp === undefined ? undefined : (JSON.parse(cp) as StoredCheckpoint);
+    const agreed = await db.get('meta!agreed');
+    if (agreed !== undefined) {
+      store.agreed = Number(agreed);
+    } else {
+      // A state written before the figure was kept: count it once from the key records.
+      for await (const value of db.values(prefixRange('key!'))) if (isAgreement((JSON.parse(value) as KeyRecord).claims)) store.agreed++;
+      if (options.create) await db.put('meta!agreed', String(store.agreed), { sync: true });
+    }
     return store;
   }
 
@@ -177,6 +212,7 @@ export class IndexStore {
     const alerts: Alert[] = [];
     const keys = new Map<string, KeyState>();
     const newBuilders = new Set<string>();
+    const seenInBatch = new Set<string>();
     const trusted = (builder: string) => context.trusted === undefined || context.trusted.has(builder);
     const keyOf = (a: { source: string; platform: string | null; name: string }) => JSON.stringify([a.source, a.platform, a.name]);
 
@@ -187,7 +223,7 @@ export class IndexStore {
     for (let i = 0; i < batchKeys.length; i++) {
       const k = batchKeys[i]!;
       const record = records[i] === undefined ? { claims: [], alerted: [] } : (JSON.parse(records[i]!) as KeyRecord);
-      keys.set(k, { claims: record.claims, alerted: new Set(record.alerted), dispute: undefined, dirty: false });
+      keys.set(k, { claims: record.claims, alerted: new Set(record.alerted), dispute: undefined, dirty: false, agreedBefore: isAgreement(record.claims), ...indexClaims(record.claims, trusted) });
       if (record.alerted.length > 0) disputed.push(k);
     }
     const disputes = disputed.length > 0 ? await this.db.getMany(disputed.map((k) => `dispute!${k}`)) : [];
@@ -197,15 +233,12 @@ export class IndexStore {
 
     for (const entry of entries) {
       if ('invalid' in entry) {
-        const alert: InvalidEntryAlert = {
-          type: 'invalid-entry',
-          id: alertId('invalid-entry', context.origin, entry.index, entry.invalid),
-          time: context.time,
-          log: context.origin,
-          checkpoint: context.checkpoint,
-          index: entry.index,
-          reason: entry.invalid,
-        };
+        const code = entry.code ?? /^([a-z-]+):/.exec(entry.invalid)?.[1] ?? 'bad-leaf';
+        // Keyed on (index, code), like the follower's: one alert per fault however often it is seen.
+        const id = alertId('invalid-entry', context.origin, entry.index, code);
+        if (seenInBatch.has(id) || (await this.db.get(`seen!${id}`)) !== undefined) continue;
+        seenInBatch.add(id);
+        const alert: InvalidEntryAlert = { type: 'invalid-entry', id, time: context.time, log: context.origin, checkpoint: context.checkpoint, index: entry.index, code, reason: entry.invalid };
         ops.push({ type: 'put', key: `seen!${alert.id}`, value: '' });
         alerts.push(alert);
         continue;
@@ -223,9 +256,18 @@ export class IndexStore {
         const k = keyOf(key);
         const state = keys.get(k)!;
         const claim: StoredClaim = { index: entry.index, builder: entry.builder, hash: artifact.hash };
-        if (state.claims.some((c) => c.index === claim.index && c.hash === claim.hash && c.builder === claim.builder)) continue;
-        const conflicts = trusted(claim.builder) ? conflictsOf(state.claims.filter((c) => trusted(c.builder)), claim) : [];
+        const pair = `${claim.builder} ${claim.hash}`;
+        const kept = state.perPair.get(pair) ?? [];
+        // The same claim twice in one entry, or a builder repeating itself past the cap: nothing new.
+        if (kept.includes(claim.index) || kept.length >= MAX_CLAIMS_PER_BUILDER_HASH) continue;
+        const conflicts = trusted(claim.builder) ? conflictsWith(state.byHash, claim) : [];
         state.claims.push(claim);
+        state.perPair.set(pair, [...kept, claim.index]);
+        if (trusted(claim.builder)) {
+          const builders = state.byHash.get(claim.hash) ?? new Set<string>();
+          builders.add(claim.builder);
+          state.byHash.set(claim.hash, builders);
+        }
         state.changed = true;
 
         const fresh = conflicts.filter((c) => !state.alerted.has(c.id));
@@ -244,15 +286,19 @@ export class IndexStore {
         }
       }
     }
+    let agreed = this.agreed;
     for (const [k, state] of keys) {
+      if (state.changed) agreed += Number(isAgreement(state.claims)) - Number(state.agreedBefore);
       if (state.changed) ops.push({ type: 'put', key: `key!${k}`, value: JSON.stringify({ claims: state.claims, alerted: [...state.alerted] } satisfies KeyRecord) });
       if (state.dispute && state.dirty) ops.push({ type: 'put', key: `dispute!${k}`, value: JSON.stringify(state.dispute) });
     }
     const pending = alerts.map((alert) => this.pushAlert(ops, alert));
     ops.push({ type: 'put', key: 'meta!seq', value: String(this.seq) });
     ops.push({ type: 'put', key: 'meta!next', value: String(next) });
+    if (agreed !== this.agreed) ops.push({ type: 'put', key: 'meta!agreed', value: String(agreed) });
     await this.db.batch(ops, { sync: true });
     this.next = next;
+    this.agreed = agreed;
     for (const builder of newBuilders) this.rememberBuilder(builder);
     return pending;
   }
@@ -260,8 +306,23 @@ export class IndexStore {
   /** Alerts committed but not yet delivered to every sink (e.g. after a crash), oldest first. */
   async outbox(): Promise<PendingAlert[]> {
     const pending: PendingAlert[] = [];
-    for await (const [key, value] of this.db.iterator(prefixRange('outbox!'))) pending.push({ seq: key.slice('outbox!'.length), alert: JSON.parse(value) as Alert });
+    for await (const [key, value] of this.db.iterator(prefixRange('outbox!'))) {
+      const parsed = JSON.parse(value) as OutboxRecord | Alert;
+      const record: OutboxRecord = 'alert' in parsed && 'done' in parsed ? parsed : { alert: parsed as Alert, done: [], retry: {} };
+      pending.push({ seq: key.slice('outbox!'.length), alert: record.alert, done: record.done, retry: record.retry ?? {} });
+    }
     return pending;
+  }
+
+  /** Writes back where `pending` stands; removes it from the outbox when every sink of `sinks` has it. Returns whether it is gone. */
+  async updateOutbox(pending: PendingAlert, sinks: readonly string[]): Promise<boolean> {
+    if (sinks.every((s) => pending.done.includes(s))) {
+      await this.db.del(`outbox!${pending.seq}`, { sync: true });
+      return true;
+    }
+    const record: OutboxRecord = { alert: pending.alert, done: pending.done, retry: pending.retry };
+    await this.db.put(`outbox!${pending.seq}`, JSON.stringify(record), { sync: true });
+    return false;
   }
 
   async delivered(seq: string): Promise<void> {
@@ -289,7 +350,7 @@ export class IndexStore {
     for await (const _ of this.db.keys(prefixRange('outbox!'))) pendingDeliveries++;
     const alerts: Record<string, number> = {};
     for (const alert of await this.alerts()) alerts[alert.type] = (alerts[alert.type] ?? 0) + 1;
-    return { origin: this.origin, checkpoint: this.cachedCheckpoint ?? null, entriesProcessed: this.next, builders, openDisagreements, alerts, pendingDeliveries };
+    return { origin: this.origin, checkpoint: this.cachedCheckpoint ?? null, entriesProcessed: this.next, builders, openDisagreements, agreedKeys: this.agreed, alerts, pendingDeliveries };
   }
 
   private rememberBuilder(builder: string): void {
@@ -299,14 +360,51 @@ export class IndexStore {
 
   private pushAlert(ops: { type: 'put'; key: string; value: string }[], alert: Alert): PendingAlert {
     const seq = pad(this.seq++);
-    const json = JSON.stringify(alert);
-    ops.push({ type: 'put', key: `alert!${seq}`, value: json }, { type: 'put', key: `outbox!${seq}`, value: json });
-    return { seq, alert };
+    const record: OutboxRecord = { alert, done: [], retry: {} };
+    ops.push({ type: 'put', key: `alert!${seq}`, value: JSON.stringify(alert) }, { type: 'put', key: `outbox!${seq}`, value: JSON.stringify(record) });
+    return { seq, alert, done: [], retry: {} };
   }
 }
 
 interface KeyRecord { claims: StoredClaim[]; alerted: string[] }
-interface KeyState { claims: StoredClaim[]; alerted: Set<string>; dispute: DisputeRecord | undefined; dirty: boolean; changed?: boolean }
+interface KeyState {
+  claims: StoredClaim[];
+  alerted: Set<string>;
+  dispute: DisputeRecord | undefined;
+  dirty: boolean;
+  changed?: boolean;
+  agreedBefore: boolean;
+  /** Entry indices kept per "builder hash". */
+  perPair: Map<string, number[]>;
+  /** hash -> builders, trusted claims only: what a new claim can conflict with. */
+  byHash: Map<string, Set<string>>;
+}
+
+function indexClaims(claims: readonly StoredClaim[], trusted: (builder: string) => boolean): Pick<KeyState, 'perPair' | 'byHash'> {
+  const perPair = new Map<string, number[]>();
+  const byHash = new Map<string, Set<string>>();
+  for (const c of claims) {
+    const pair = `${c.builder} ${c.hash}`;
+    perPair.set(pair, [...(perPair.get(pair) ?? []), c.index]);
+    if (!trusted(c.builder)) continue;
+    const builders = byHash.get(c.hash) ?? new Set<string>();
+    builders.add(c.builder);
+    byHash.set(c.hash, builders);
+  }
+  return { perPair, byHash };
+}
+
+/** At least two distinct builders, and every claim with the same hash. */
+function isAgreement(claims: readonly StoredClaim[]): boolean {
+  if (claims.length < 2) return false;
+  const hash = claims[0]!.hash;
+  const builders = new Set<string>();
+  for (const c of claims) {
+    if (c.hash !== hash) return false;
+    builders.add(c.builder);
+  }
+  return builders.size >= 2;
+}
 
 function evidence(claims: readonly StoredClaim[]): ClaimEvidence[] {
   return [...claims].sort((a, b) => a.index - b.index || a.builder.localeCompare(b.builder)).map((c) => ({ index: c.index, builder: c.builder, hash: c.hash }));

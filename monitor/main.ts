@@ -19,7 +19,7 @@ import { AlertSinks } from './alerts.js';
 import { defaultStateDir, originOfKey, parseCount, parseSeconds, parseTrust, readVerifierKey } from './config.js';
 import { Follower } from './follower.js';
 import { IndexStore, type DisputeRecord, type StoreStatus } from './index-store.js';
-import { httpTileReader } from './tile-reader.js';
+import { httpBundleReader, httpNoteReader, httpTileReader } from './tile-reader.js';
 
 const EXIT_OK = 0;
 const EXIT_ALERTS = 1;
@@ -170,6 +170,8 @@ async function follow(options: FollowOptions): Promise<number> {
   const follower = new Follower({
     source: client,
     tiles: httpTileReader(options.log, { signal: controller.signal }),
+    bundles: httpBundleReader(options.log, { signal: controller.signal }),
+    fetchNote: httpNoteReader(options.log, { signal: controller.signal }),
     store,
     sinks,
     verify: (leaf) => pool.verify(leaf),
@@ -182,6 +184,8 @@ async function follow(options: FollowOptions): Promise<number> {
     ...(trusted ? { trusted } : {}),
     log: note,
     afterPoll: () => writeSnapshot(stateDir, store),
+    // During a long catch-up too: `status` reads this snapshot while the monitor holds the lock.
+    onProgress: () => writeSnapshot(stateDir, store),
   });
   note(`following ${origin} at ${options.log}; state in ${stateDir}`);
   try {
@@ -247,9 +251,10 @@ async function status(options: { state: string; json?: boolean }): Promise<numbe
     `entries processed:  ${s.entriesProcessed}`,
     `builders:           ${s.builders}`,
     `open disagreements: ${s.openDisagreements}`,
+    `agreeing keys:      ${s.agreedKeys ?? 0} (artifacts attested by 2+ builders, all with one hash)`,
     `alerts raised:      ${Object.entries(s.alerts).map(([t, n]) => `${t} ${n}`).join(', ') || 'none'}`,
   ];
-  if (s.pendingDeliveries > 0) lines.push(`undelivered alerts: ${s.pendingDeliveries} (sent at the next start)`);
+  if (s.pendingDeliveries > 0) lines.push(`undelivered alerts: ${s.pendingDeliveries} (a webhook or command has not taken them yet; retried with backoff)`);
   if (!state.live) lines.push(`(a monitor is running: figures as of ${state.writtenAt})`);
   lines.push('last checkpoint:', ...(s.checkpoint ? s.checkpoint.note.trimEnd().split('\n').map((l) => `  ${l}`) : ['  none']));
   process.stdout.write(lines.join('\n') + '\n');

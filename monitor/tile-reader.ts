@@ -4,18 +4,26 @@
  * asks the server for a proof: a proof built from whatever tiles were served is then checked
  * against both signed roots (verifyConsistency), so a lying server can only make the check fail,
  * never pass. Tiles are therefore read raw here; only their size is checked.
+ *
+ * It also reads entry bundles raw, bypassing the client's tile cache, for the one case where the
+ * follower checks a bundle leaf by leaf itself: after the client found a bundle that does not
+ * match the signed tree, to name the exact entry at fault (or to see that it was a glitch).
  */
 import { LafsError } from '../merkle/errors.js';
 import { HASH_SIZE } from '../merkle/hash.js';
 import { TILE_WIDTH, tilePath } from '../merkle/tiles.js';
+import { decodeEntryBundle } from '../merkle/bundle.js';
 import type { TileReader } from '../merkle/tile-source.js';
 
 export interface TileReaderOptions { timeoutMs?: number; attempts?: number; signal?: AbortSignal }
 
-/** A TileReader over HTTP: 404 gives undefined (after trying the full tile for a partial one). */
-export function httpTileReader(baseUrl: string, options: TileReaderOptions = {}): TileReader {
+/** The `width` leaves of entry bundle `index` as served (unverified), and the URL that answered. */
+export type BundleReader = (index: number, width: number) => Promise<{ leaves: Uint8Array[]; url: string }>;
+
+/** GET with a few retries on network errors and 5xx; 404 and 410 give undefined. */
+function rawGetter(baseUrl: string, options: TileReaderOptions): (path: string) => Promise<Uint8Array | undefined> {
   const base = baseUrl.endsWith('/') ? baseUrl : baseUrl + '/';
-  const get = async (path: string): Promise<Uint8Array | undefined> => {
+  return async (path: string): Promise<Uint8Array | undefined> => {
     const url = new URL(path, base).toString();
     const attempts = options.attempts ?? 3;
     let reason = '';
@@ -38,6 +46,11 @@ export function httpTileReader(baseUrl: string, options: TileReaderOptions = {})
     }
     throw new LafsError('unavailable', `GET ${url}: ${reason}`);
   };
+}
+
+/** A TileReader over HTTP: 404 gives undefined (after trying the full tile for a partial one). */
+export function httpTileReader(baseUrl: string, options: TileReaderOptions = {}): TileReader {
+  const get = rawGetter(baseUrl, options);
   return async (level, index, width) => {
     let bytes = await get(tilePath({ kind: 'hash', level, index, width }));
     if (bytes === undefined && width < TILE_WIDTH) {
@@ -47,5 +60,39 @@ export function httpTileReader(baseUrl: string, options: TileReaderOptions = {})
     if (bytes === undefined) return undefined;
     if (bytes.byteLength !== width * HASH_SIZE) throw new LafsError('bad-tile', `hash tile ${tilePath({ kind: 'hash', level, index, width })} has ${bytes.byteLength} bytes, expected ${width * HASH_SIZE}`);
     return bytes;
+  };
+}
+
+/** A BundleReader over HTTP (falling back from a missing partial bundle to the full one); a missing bundle is 'unavailable', a malformed one 'inconsistent'. */
+export function httpBundleReader(baseUrl: string, options: TileReaderOptions = {}): BundleReader {
+  const get = rawGetter(baseUrl, options);
+  const base = baseUrl.replace(/\/+$/, '');
+  return async (index, width) => {
+    let path = tilePath({ kind: 'entries', index, width });
+    let bytes = await get(path);
+    let count = width;
+    if (bytes === undefined && width < TILE_WIDTH) {
+      path = tilePath({ kind: 'entries', index, width: TILE_WIDTH });
+      bytes = await get(path);
+      count = TILE_WIDTH;
+    }
+    if (bytes === undefined) throw new LafsError('unavailable', `GET ${base}/${tilePath({ kind: 'entries', index, width })}: not found`);
+    let leaves: Uint8Array[];
+    try {
+      leaves = decodeEntryBundle(bytes, count);
+    } catch (error) {
+      throw new LafsError('inconsistent', `GET ${base}/${path}: malformed entry bundle: ${(error as Error).message}`);
+    }
+    return { leaves: leaves.slice(0, width), url: `${base}/${path}` };
+  };
+}
+
+/** The checkpoint text as served, unverified (the evidence of an `invalid-checkpoint` alert). */
+export function httpNoteReader(baseUrl: string, options: TileReaderOptions = {}): () => Promise<string> {
+  const get = rawGetter(baseUrl, options);
+  return async () => {
+    const bytes = await get('checkpoint');
+    if (bytes === undefined) throw new LafsError('unavailable', `GET ${baseUrl.replace(/\/+$/, '')}/checkpoint: not found`);
+    return new TextDecoder().decode(bytes.subarray(0, 64 * 1024));
   };
 }

@@ -104,17 +104,26 @@ test('requests still in flight when the pool closes reject instead of hanging', 
   t.throws(() => new VerifyPool({ threads: 0 }), { instanceOf: LafsError });
 });
 
-test('a worker that dies is replaced: its in-flight requests answer { ok: false }, later ones verify', async (t) => {
+test('a worker that dies is replaced: its in-flight requests reject as unavailable (never a verdict), later ones verify', async (t) => {
   const pool = new VerifyPool({ threads: 1 });
   try {
     t.true((await pool.verify(leaves[0]!.bytes)).ok);
     const inFlight = leaves.slice(0, 5).map((l) => pool.verify(l.bytes));
     // Kill the only worker from outside, as a crash would.
     await (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0]!.worker.terminate();
-    const results = await Promise.all(inFlight);
-    t.true(results.some((r) => !r.ok && /worker failed/.test(r.reason)), JSON.stringify(results.map((r) => r.ok)));
+    const settled = await Promise.allSettled(inFlight);
+    // A crash is not evidence against a leaf: nothing in flight may come back as { ok: false }.
+    t.false(settled.some((s) => s.status === 'fulfilled' && !s.value.ok), JSON.stringify(settled.map((s) => s.status)));
+    const rejected = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
+    t.true(rejected.length > 0);
+    for (const r of rejected) {
+      t.true(r.reason instanceof LafsError);
+      t.is((r.reason as LafsError).code, 'unavailable');
+      t.regex((r.reason as LafsError).message, /worker failed/);
+    }
     const after = await pool.verify(leaves[1]!.bytes);
     t.true(after.ok);
+    t.is(pool.pending, 0);
   } finally {
     await pool.close();
   }

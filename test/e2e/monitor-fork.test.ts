@@ -5,7 +5,8 @@
  *   `inconsistent-log` with both checkpoints, does not advance, and does not repeat the alert.
  * - Tampering on disk (a full hash tile and leaf bytes changed in the server's LevelDB while it
  *   is stopped, with the key layout of log-server/store.ts): a fresh monitor and one that
- *   followed the log before both raise `invalid-entry`, stop there, and exit 1.
+ *   followed the log before both raise `invalid-entry` (for the tile, at its first entry; for the
+ *   leaf, at that leaf), stop there, and exit 1.
  */
 import test from 'ava';
 import { cpSync } from 'node:fs';
@@ -112,14 +113,16 @@ test('tampered store: a changed full hash tile and changed leaf bytes are caught
     const freshStatus = JSON.parse((await run('lafs-monitor', ['status', '--state', freshState, '--json'])).stdout) as { entriesProcessed: number };
     t.is(freshStatus.entriesProcessed, 0, 'nothing past the bad tile is taken as verified');
 
-    // The monitor that followed to 300: the new bundle's leaf 301 does not match its tile.
+    // The monitor that followed to 300: the new bundle's leaf 301 does not match its tile. The
+    // alert names that exact entry; entry 300 before it matches the signed tree and is processed.
     const followed = await monitorOnce(server, followedState);
     if (followed.code !== 1) explain(t, followed);
     t.is(followed.code, 1);
     t.is(followed.alerts.length, 1);
-    t.like(followed.alerts[0], { type: 'invalid-entry', index: 300, checkpoint: { size: 303 } });
+    t.like(followed.alerts[0], { type: 'invalid-entry', index: 301, code: 'inconsistent', checkpoint: { size: 303 } });
+    t.regex((followed.alerts[0] as InvalidEntryAlert).reason, /entry 301 hashes to/);
     const followedStatus = JSON.parse((await run('lafs-monitor', ['status', '--state', followedState, '--json'])).stdout) as { entriesProcessed: number };
-    t.is(followedStatus.entriesProcessed, 300);
+    t.is(followedStatus.entriesProcessed, 301);
 
     // Run again: the same problem is not alerted twice, but the exit code still says it.
     const again = await monitorOnce(server, followedState);

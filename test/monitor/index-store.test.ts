@@ -5,8 +5,8 @@
  */
 import test from 'ava';
 import { join } from 'node:path';
-import { IndexStore, type ProcessedEntry } from '../../monitor/index-store.js';
-import { conflictsOf } from '../../monitor/conflicts.js';
+import { IndexStore, MAX_CLAIMS_PER_BUILDER_HASH, type ProcessedEntry } from '../../monitor/index-store.js';
+import { conflictsOf, conflictsWith } from '../../monitor/conflicts.js';
 import type { DisagreementAlert } from '../../monitor/alerts.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -159,4 +159,43 @@ test('checkpoint, position and stall marks persist; a state dir follows one log 
   await reopened.close();
   await t.throwsAsync(IndexStore.open(dir, 'other.example/log', { create: true }), { message: /follows log "test.example\/lafs-log"/ });
   await t.throwsAsync(IndexStore.open(join(tempDir(), 'nothing'), undefined, { create: false }), { message: /cannot open state dir/ });
+});
+
+test('agreedKeys: keys with 2+ distinct builders and one hash; a dissent or a lone builder does not count; survives a reopen', async (t) => {
+  const { dir, store } = await open();
+  await store.commitBatch([entry(0, A, H('1')), entry(1, A, H('1'), 'solo.tar.gz'), entry(2, A, H('3'), 'self.tar.gz'), entry(3, A, H('3'), 'self.tar.gz')], 4, ctx(4));
+  t.is((await store.status()).agreedKeys, 0, 'one builder, however often, is not agreement');
+  await store.commitBatch([entry(4, B, H('1')), entry(5, B, H('2'), 'other.tar.gz'), entry(6, C, H('2'), 'other.tar.gz')], 7, ctx(7));
+  t.is((await store.status()).agreedKeys, 2);
+  await store.close();
+  const reopened = await IndexStore.open(dir, ORIGIN, { create: false });
+  t.is((await reopened.status()).agreedKeys, 2);
+  await reopened.commitBatch([entry(7, C, H('9'))], 8, ctx(8));
+  t.is((await reopened.status()).agreedKeys, 1, 'a dissent ends the agreement on foo.tar.gz');
+  await reopened.close();
+});
+
+test('one builder resubmitting the same artifact cannot blow up a key: claims are kept per (builder, hash) up to a cap', async (t) => {
+  const { store } = await open();
+  const repeats = Array.from({ length: 60 }, (_, i) => entry(i, A, H('1')));
+  t.deepEqual(await store.commitBatch(repeats.slice(0, 30), 30, ctx(30)), []);
+  t.deepEqual(await store.commitBatch(repeats.slice(30), 60, ctx(60)), []);
+  const pending = await store.commitBatch([entry(60, B, H('2'))], 61, ctx(61));
+  t.is(pending.length, 1);
+  const alert = pending[0]!.alert as DisagreementAlert;
+  t.is(alert.claims.length, MAX_CLAIMS_PER_BUILDER_HASH + 1, 'A\'s 60 identical claims are kept as the first few');
+  t.deepEqual(alert.claims.map((c) => c.index), [...Array.from({ length: MAX_CLAIMS_PER_BUILDER_HASH }, (_, i) => i), 60]);
+  t.is((await store.status()).builders, 2);
+});
+
+test('conflictsWith (hash -> builders) finds exactly the conflicts of conflictsOf (every claim)', (t) => {
+  const builders = [A, B, C];
+  for (let round = 0; round < 200; round++) {
+    const claims = Array.from({ length: 1 + (round % 7) }, (_, i) => ({ index: i, builder: builders[(round * 7 + i * 3) % 3]!, hash: H(String((round + i * i) % 3)) }));
+    const incoming = { index: 99, builder: builders[round % 3]!, hash: H(String(round % 4)) };
+    const byHash = new Map<string, Set<string>>();
+    for (const c of claims) byHash.set(c.hash, (byHash.get(c.hash) ?? new Set()).add(c.builder));
+    const ids = (cs: { id: string }[]) => cs.map((c) => c.id).sort();
+    t.deepEqual(ids(conflictsWith(byHash, incoming)), ids(conflictsOf(claims, incoming)), JSON.stringify({ claims, incoming }));
+  }
 });
