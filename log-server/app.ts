@@ -7,6 +7,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { z } from 'zod';
 import { decodeLeaf } from '../attestation/leaf.js';
 import { viewLeaf } from '../attestation/record.js';
+import { validateClaims, type SumsClaims } from '../attestation/sums.js';
 import { decodeBase64Strict } from '../merkle/base64.js';
 import { LafsError } from '../merkle/errors.js';
 import { parseTilePath } from '../merkle/tiles.js';
@@ -62,7 +63,7 @@ function openpgpField(name: string, value: string): Uint8Array | string {
   return bytes;
 }
 
-function parseSubmission(body: unknown): { kind: string; signed: Uint8Array; signature: Uint8Array | string; publicKey: Uint8Array | string; claims?: unknown } {
+function parseSubmission(body: unknown): { kind: string; signed: Uint8Array; signature: Uint8Array | string; publicKey: Uint8Array | string; claims?: SumsClaims } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new LafsError('bad-request', 'body must be a JSON object sent with Content-Type: application/json');
   }
@@ -82,9 +83,13 @@ function parseSubmission(body: unknown): { kind: string; signed: Uint8Array; sig
   if (b.sums === undefined) throw new LafsError('bad-request', 'sums: required for kind sha256sums (base64 of the file)');
   if (b.statement !== undefined) throw new LafsError('bad-request', 'statement: only for kind lafs-attestation/v1');
   if (b.claims === undefined) throw new LafsError('bad-request', 'claims: required for kind sha256sums');
+  // Checked here, on the main thread, and replaced by a fresh flat object of three short strings:
+  // the raw JSON value may be anything the body limit allows (e.g. an array nested 100k deep), and
+  // only a small, known shape may travel to a worker (structured clone recurses on nesting).
+  const claims = validateClaims(b.claims);
   const signed = decodeBase64Strict(b.sums);
   if (signed === undefined || signed.length === 0) throw new LafsError('bad-request', 'sums: not standard base64 of a non-empty file');
-  return { kind, signed, signature, publicKey, claims: b.claims };
+  return { kind, signed, signature, publicKey, claims };
 }
 
 /** A decimal query/path number: canonical (no sign, no leading zeros), a safe integer. */

@@ -23,7 +23,8 @@ const MAX_QUEUED = 20_000;
  * loop go over in one message (and replies come back the same way), because a message between
  * threads costs more main-thread time than the structured clone of a few submissions.
  */
-interface Slot { worker: Worker; pending: Map<number, (reply: BuildReply) => void>; outbox: { id: number; request: BuildRequest }[]; transfer: ArrayBuffer[] }
+interface Outgoing { id: number; request: BuildRequest; transfer: ArrayBuffer[] }
+interface Slot { worker: Worker; pending: Map<number, (reply: BuildReply) => void>; outbox: Outgoing[] }
 
 export class BuildPool {
   private readonly slots: Slot[] = [];
@@ -35,7 +36,7 @@ export class BuildPool {
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: new Worker(new URL('./build-worker.js', import.meta.url)), pending: new Map(), outbox: [], transfer: [] };
+    const slot: Slot = { worker: new Worker(new URL('./build-worker.js', import.meta.url)), pending: new Map(), outbox: [] };
     slot.worker.on('message', (replies: { id: number; reply: BuildReply }[]) => {
       for (const { id, reply } of replies) {
         const done = slot.pending.get(id);
@@ -70,21 +71,45 @@ export class BuildPool {
     const reply = await new Promise<BuildReply>((resolve) => {
       slot.pending.set(id, resolve);
       // Hand the byte fields over instead of copying them (the request is not used afterwards).
+      const transfer: ArrayBuffer[] = [];
       for (const f of [request.signed, request.signature, request.publicKey]) {
-        if (f instanceof Uint8Array && f.byteOffset === 0 && f.byteLength === f.buffer.byteLength && f.buffer instanceof ArrayBuffer) slot.transfer.push(f.buffer);
+        if (f instanceof Uint8Array && f.byteOffset === 0 && f.byteLength === f.buffer.byteLength && f.buffer instanceof ArrayBuffer && !transfer.includes(f.buffer)) transfer.push(f.buffer);
       }
-      if (slot.outbox.push({ id, request }) === 1) setImmediate(() => this.flush(slot));
+      if (slot.outbox.push({ id, request, transfer }) === 1) setImmediate(() => this.flush(slot));
     });
     if (!reply.ok) throw new LafsError(reply.code, reply.message);
     return reply;
   }
 
+  /**
+   * Posts the slot's outbox. Runs in setImmediate, where a throw would kill the process, so it
+   * never throws: postMessage fails synchronously when a request cannot be structured-cloned
+   * (a value nested too deeply for the serializer's stack, or one that is not cloneable). The
+   * routes only hand over checked, flat requests, so that is a server bug; it costs the request
+   * that caused it a 500 and nothing more: a failed batch is re-posted one request at a time
+   * (a failed postMessage has detached none of its transfer buffers), and only those that fail
+   * again are answered with the error.
+   */
   private flush(slot: Slot): void {
     const batch = slot.outbox;
-    const transfer = slot.transfer;
     slot.outbox = [];
-    slot.transfer = [];
-    if (batch.length > 0) slot.worker.postMessage(batch, transfer);
+    if (batch.length === 0) return;
+    const post = (items: Outgoing[]) => slot.worker.postMessage(items.map(({ id, request }) => ({ id, request })), items.flatMap((o) => o.transfer));
+    try {
+      post(batch);
+      return;
+    } catch {
+      // Find the request(s) at fault below.
+    }
+    for (const item of batch) {
+      try {
+        post([item]);
+      } catch (e) {
+        const done = slot.pending.get(item.id);
+        slot.pending.delete(item.id);
+        done?.({ ok: false, code: 'internal', message: `the submission could not be handed to a verification worker: ${e instanceof Error ? e.message : String(e)}` });
+      }
+    }
   }
 
   async close(): Promise<void> {
