@@ -25,23 +25,37 @@ function unknownKind(kind: unknown): never {
   throw new LafsError('unknown-kind', `kind: unknown statement kind ${JSON.stringify(String(kind)).slice(0, 80)} (expected ${KINDS.join(' or ')})`);
 }
 
-function view(kind: StatementKind, signed: Uint8Array, claims: SumsClaims | undefined, regexBudgetMs: number): LeafView {
+function view(kind: StatementKind, signed: Uint8Array, claims: SumsClaims | undefined, regexBudgetMs: number, derived?: readonly unknown[]): LeafView {
   if (kind === STATEMENT_KIND) {
     if (claims !== undefined) throw new LafsError('bad-leaf', `claims: not allowed on a ${STATEMENT_KIND} leaf`);
     const s = parseStatement(signed);
     return { kind, source: s.source, artifacts: s.artifacts.map((a) => ({ platform: s.platform, name: a.name, sha256: a.sha256 })), flags: [] };
   }
   if (claims === undefined) throw new LafsError('bad-leaf', `claims: required on a ${SUMS_KIND} leaf`);
-  const { artifacts, flags } = viewSums(parseSums(signed), claims, regexBudgetMs);
+  const { artifacts, flags } = viewSums(parseSums(signed), claims, regexBudgetMs, derived);
   return { kind, source: claims.source, artifacts, flags };
 }
 
+export interface ViewOptions {
+  /**
+   * For a sha256sums leaf with a platformRegex: the platform (or null) the regex gave for each
+   * sums line, recorded when the leaf was first viewed (a log stores it at submission), so the
+   * submitter's regex is not run again; see viewSums.
+   */
+  derivedPlatforms?: readonly unknown[];
+}
+
 /** Parses the signed bytes and claims of a decoded leaf; throws LafsError('bad-statement' | 'bad-sums' | 'bad-leaf' | 'unknown-kind', or 'bad-request' for a regex over its time budget). */
-export function viewLeaf(leaf: Leaf): LeafView {
+export function viewLeaf(leaf: Leaf, options: ViewOptions = {}): LeafView {
   if (!KINDS.includes(leaf.kind)) unknownKind(leaf.kind);
   // Claims of a leaf built in code have not been through decodeLeaf's checks.
   const claims = leaf.claims === undefined ? undefined : validateClaims(leaf.claims);
-  return view(leaf.kind, leaf.signed, claims, VIEW_REGEX_BUDGET_MS);
+  return view(leaf.kind, leaf.signed, claims, VIEW_REGEX_BUDGET_MS, options.derivedPlatforms);
+}
+
+/** True when viewing the leaf runs the submitter's platformRegex (a sha256sums leaf whose claims give one). */
+export function viewRunsRegex(leaf: Leaf): boolean {
+  return leaf.claims?.platformRegex !== undefined;
 }
 
 export interface VerifiedLeaf { view: LeafView; signature: SignatureCheck }

@@ -6,13 +6,13 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { decodeLeaf } from '../attestation/leaf.js';
-import { viewLeaf } from '../attestation/record.js';
 import { validateClaims, type SumsClaims } from '../attestation/sums.js';
 import { decodeBase64Strict } from '../merkle/base64.js';
 import { LafsError } from '../merkle/errors.js';
 import { parseTilePath } from '../merkle/tiles.js';
 import type { BuildPool } from './build-pool.js';
 import { BODY_LIMIT_BYTES, LOOKUP_LIMIT } from './config.js';
+import { EntryViews, derivedPlatforms } from './entry-view.js';
 import { errorHandler, sendError } from './http-errors.js';
 import type { Metrics } from './metrics.js';
 import type { RateLimiter } from './rate-limit.js';
@@ -92,6 +92,10 @@ function parseSubmission(body: unknown): { kind: string; signed: Uint8Array; sig
   return { kind, signed, signature, publicKey, claims };
 }
 
+function withPlatforms(platforms: (string | null)[] | undefined): { platforms?: (string | null)[] } {
+  return platforms === undefined ? {} : { platforms };
+}
+
 /** A decimal query/path number: canonical (no sign, no leading zeros), a safe integer. */
 function number(name: string, text: unknown): number {
   if (typeof text !== 'string' || !/^(0|[1-9][0-9]{0,15})$/.test(text)) throw new LafsError('bad-request', `${name}: expected a non-negative decimal integer`);
@@ -138,6 +142,7 @@ function routeLabel(path: string): string {
 
 export function createApp(deps: AppDeps): express.Express {
   const { reader, sequencer, pool, limiter, metrics, store } = deps;
+  const views = new EntryViews(pool);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -175,8 +180,10 @@ export function createApp(deps: AppDeps): express.Express {
   app.post('/v1/entries', rateLimit, express.json({ limit: BODY_LIMIT_BYTES, strict: true }), async (req, res) => {
     const t0 = performance.now();
     let built;
+    let submission;
     try {
-      built = await pool.build(parseSubmission(req.body));
+      submission = parseSubmission(req.body);
+      built = await pool.build(submission);
     } catch (e) {
       metrics.countSubmission('rejected');
       throw e;
@@ -188,7 +195,7 @@ export function createApp(deps: AppDeps): express.Express {
     const seq = await sequencer.submit({
       leaf: built.bytes,
       leafHash: built.leafHash,
-      meta: { builder, warnings: built.signature.warnings, receivedAt: new Date().toISOString() },
+      meta: { builder, warnings: built.signature.warnings, receivedAt: new Date().toISOString(), ...withPlatforms(derivedPlatforms(submission.claims, built.view)) },
       rows,
     });
     const t2 = performance.now();
@@ -212,7 +219,7 @@ export function createApp(deps: AppDeps): express.Express {
     const index = number('index', req.params.index);
     const { leaf, leafHash, meta } = await reader.entry(index);
     const decoded = decodeLeaf(leaf);
-    const view = viewLeaf(decoded);
+    const view = await views.view(leaf, decoded, Buffer.from(leafHash).toString('hex'), meta);
     res.json({
       index,
       leafHash: b64(leafHash),

@@ -7,7 +7,11 @@
  *   'M' name                                   -> meta value (utf8): `origin`, `layout`
  *   'C'                                        -> latest signed checkpoint note (utf8)
  *   'L' u64 index                              -> leaf bytes (entry bundles are built from these)
- *   'E' u64 index                              -> entry metadata JSON {builder, warnings, receivedAt}
+ *   'E' u64 index                              -> entry metadata JSON {builder, warnings, receivedAt,
+ *                                                 platforms?}; `platforms` (sha256sums leaves with a
+ *                                                 platformRegex; absent in entries written before it
+ *                                                 existed) is what the regex derived for each sums
+ *                                                 line at submission (entry-view.ts)
  *   'T' u8 level u64 index                     -> hash tile at its current width (width*32 bytes);
  *                                                 a full tile never changes again and is stored
  *                                                 expanded: its 256 hashes, then its internal
@@ -36,7 +40,13 @@ import { expandFullTile } from './proof-source.js';
 
 export const LAYOUT_VERSION = '1';
 
-export interface EntryMeta { builder: string; warnings: string[]; receivedAt: string }
+export interface EntryMeta {
+  builder: string;
+  warnings: string[];
+  receivedAt: string;
+  /** Platform (or null) the leaf's platformRegex derived for each sums line, computed once at submission. */
+  platforms?: (string | null)[];
+}
 /** One artifact claim of one entry, as the lookup index stores it. */
 export interface IndexRow { builder: string; source: string; platform: string | null; name: string; sha256: string /* hex */ }
 export interface LookupRow extends IndexRow { index: number }
