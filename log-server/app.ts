@@ -14,6 +14,7 @@ import type { BuildPool } from './build-pool.js';
 import { BODY_LIMIT_BYTES, LOOKUP_LIMIT } from './config.js';
 import { EntryViews, derivedPlatforms } from './entry-view.js';
 import { errorHandler, sendError } from './http-errors.js';
+import type { ByteBudget } from './inflight.js';
 import type { Metrics } from './metrics.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { LogReader } from './reader.js';
@@ -28,6 +29,7 @@ export interface AppDeps {
   sequencer: Sequencer;
   pool: BuildPool;
   limiter: RateLimiter;
+  inflight: ByteBudget;
   metrics: Metrics;
   log: { error(obj: object, msg: string): void; debug(obj: object, msg: string): void };
 }
@@ -141,7 +143,8 @@ function routeLabel(path: string): string {
 }
 
 export function createApp(deps: AppDeps): express.Express {
-  const { reader, sequencer, pool, limiter, metrics, store } = deps;
+  const { reader, sequencer, pool, limiter, inflight, metrics, store } = deps;
+  metrics.inflightBytes = () => inflight.used;
   const views = new EntryViews(pool);
   const app = express();
   app.disable('x-powered-by');
@@ -177,7 +180,41 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   };
 
-  app.post('/v1/entries', rateLimit, express.json({ limit: BODY_LIMIT_BYTES, strict: true }), async (req, res) => {
+  // Reserves the body's bytes before it is read (see inflight.ts). They are given back when the
+  // response is over, or, if the handler got the request, when the handler is done with it: a
+  // client that hangs up does not free what the build queue or the sequencer still holds for it.
+  const admit = (req: Request, res: Response, next: NextFunction) => {
+    const declared = Number(req.headers['content-length']);
+    const bytes = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, BODY_LIMIT_BYTES) : BODY_LIMIT_BYTES;
+    if (!inflight.take(bytes)) {
+      metrics.countSubmission('rejected');
+      res.set('Retry-After', '1');
+      return sendError(res, 'unavailable', `the server holds as many submission bytes as it may (${inflight.limit}); retry in 1 s`);
+    }
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      inflight.release(bytes);
+    };
+    res.locals.releaseInflight = release;
+    res.on('close', () => {
+      if (!res.locals.handling) release();
+    });
+    next();
+  };
+
+  app.post('/v1/entries', rateLimit, admit, express.json({ limit: BODY_LIMIT_BYTES, strict: true }), async (req, res) => {
+    res.locals.handling = true;
+    try {
+      await submit(req, res);
+    } finally {
+      res.locals.handling = false;
+      (res.locals.releaseInflight as () => void)();
+    }
+  });
+
+  const submit = async (req: Request, res: Response) => {
     const t0 = performance.now();
     let built;
     let submission;
@@ -211,7 +248,7 @@ export function createApp(deps: AppDeps): express.Express {
       checkpoint: seq.checkpoint,
       inclusionProof: proof.map(b64),
     });
-  });
+  };
 
   // ---- reads ----
 
