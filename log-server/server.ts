@@ -57,7 +57,8 @@ export async function openDataDir(dataDir: string, origin: string | undefined, o
       throw new LafsError('inconsistent', `the database is for origin ${JSON.stringify(storedOrigin)} but checkpoint.key is for ${JSON.stringify(signer.origin)}`);
     }
     const layout = await store.meta('layout');
-    if (layout !== LAYOUT_VERSION) throw new LafsError('io', `the database layout version is ${JSON.stringify(layout)}, this server reads ${LAYOUT_VERSION}`);
+    if (layout !== undefined && layout !== LAYOUT_VERSION && Store.canUpgrade(layout)) await store.upgradeLayout(layout);
+    else if (layout !== LAYOUT_VERSION) throw new LafsError('io', `the database layout version is ${JSON.stringify(layout)}, this server reads ${LAYOUT_VERSION}`);
   } catch (e) {
     await store.close();
     throw e;
