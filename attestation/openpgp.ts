@@ -56,8 +56,9 @@ const cryptoConfig: openpgp.Config = {
   minRSABits: 0,
 };
 
-/** RSA keys below this size are refused (DESIGN.md: RSA 2048–4096; gpg itself still takes 1024). */
+/** RSA keys outside these sizes are refused (DESIGN.md: RSA 2048–4096; gpg itself still takes 1024, and makes at most 4096 without --enable-large-rsa). */
 const MIN_RSA_BITS = 2048;
+const MAX_RSA_BITS = 4096;
 
 const KEY_FLAG_SIGN = 0x02;
 
@@ -566,13 +567,14 @@ function applySigningFlag(sig: openpgp.SignaturePacket, whose: string, isSubkey:
   if ((sig.keyFlags[0]! & KEY_FLAG_SIGN) === 0) reject(`${whose} is not a signing key (its key flags do not include "sign")`);
 }
 
-/** Key material rules: algorithm we verify, RSA at least 2048 bits. */
+/** Key material rules: algorithm we verify, RSA of 2048 to 4096 bits. */
 function applyKeyMaterial(packet: KeyPacket, whose: string): string {
   const name = SIGNING_ALGORITHMS[packet.algorithm];
   if (!name) reject(`${whose} uses public-key algorithm ${algorithmName(packet.algorithm)}, which is not supported for signatures`);
   if (name === 'rsa') {
     const bits = packet.getAlgorithmInfo().bits ?? 0;
     if (bits < MIN_RSA_BITS) reject(`${whose} is RSA ${bits} bits, below the ${MIN_RSA_BITS}-bit minimum`);
+    if (bits > MAX_RSA_BITS) reject(`${whose} is RSA ${bits} bits, above the ${MAX_RSA_BITS}-bit maximum`);
   }
   return name!;
 }

@@ -291,6 +291,14 @@ test('weak or unsupported material: SHA-1 data signature, RSA-1024, DSA, non-doc
   rejected(t, await verifyDetached(statement, await gpg.sign(keys.ed, statement), await gpg.exportPublicKey(keys.ed), { now: at('2001-01-01T00:00:00Z') }), /in the future/);
 });
 
+test('RSA above 4096 bits is refused, with the size in the reason', async (t) => {
+  // openpgp.js makes keys gpg will not (gpg stops at 4096 without --enable-large-rsa).
+  const { privateKey, publicKey } = await openpgp.generateKey({ type: 'rsa', rsaBits: 4608, userIDs: [{ name: 'Large', email: 'large@example.org' }], date: new Date(Date.now() - 3_600_000), format: 'object' });
+  const signature = await openpgp.sign({ message: await openpgp.createMessage({ binary: statement }), signingKeys: privateKey, detached: true, format: 'binary' });
+  const result = await verifyDetached(statement, signature as Uint8Array, publicKey.write());
+  rejected(t, result, /primary key is RSA 4608 bits, above the 4096-bit maximum/);
+});
+
 test('the node:crypto engine and openpgp.js agree on gpg signatures of every key type, good and tampered', async (t) => {
   for (const fpr of [keys.rsa, keys.ed, keys.sub, keys.p256]) {
     const publicKey = await gpg.exportPublicKey(fpr);
