@@ -153,6 +153,26 @@ export async function readSignature(input: Uint8Array | string): Promise<Uint8Ar
   return binary;
 }
 
+/**
+ * The signature packet of a binary signature (as readSignature returns it) in one canonical
+ * framing: a new-format header (RFC 9580 section 4.2.1) with the shortest length encoding, then
+ * the packet body exactly as given. The same signature can arrive with an old-format header (gpg
+ * writes those) or a new-format one, with 1-, 2- or 4-octet lengths; the framing is not covered by
+ * the signature, so a leaf built from the bytes as submitted would differ per framing and the log
+ * would take one signature twice. Throws LafsError('bad-signature').
+ */
+export function canonicalSignature(binary: Uint8Array): Uint8Array {
+  parseSignaturePacket(binary);
+  const { tag, body } = splitPackets(binary, 'signature', 'bad-signature')[0]!;
+  const n = body.length;
+  const length = n < 192 ? [n] : n < 8384 ? [((n - 192) >> 8) + 192, (n - 192) & 0xff] : [0xff, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
+  const out = new Uint8Array(1 + length.length + n);
+  out[0] = 0xc0 | tag;
+  out.set(length, 1);
+  out.set(body, 1 + length.length);
+  return out;
+}
+
 /** Exactly one signature packet, parsed by openpgp.js; throws LafsError('bad-signature'). */
 function parseSignaturePacket(binary: Uint8Array): openpgp.SignaturePacket {
   if (binary.length === 0) throw new LafsError('bad-signature', 'signature: empty');

@@ -3,11 +3,12 @@
  * from leaf bytes to (source, platform, name, hash) claims. viewLeaf reads the claims without any
  * cryptography; verifyLeaf adds the OpenPGP check and never throws; buildLeaf turns an untrusted
  * submission into canonical leaf bytes, refusing anything that would not verify later from the
- * leaf alone (the key is minimized first, and the signature is checked against that minimized key).
+ * leaf alone (the key is minimized first, and the signature is checked against that minimized key),
+ * and storing one signature one way (its packet re-framed canonically: canonicalSignature).
  */
 import { LafsError, type Checked } from '../merkle/errors.js';
 import { encodeLeaf, type Leaf, type StatementKind } from './leaf.js';
-import { minimizePublicKey, readSignature, verifyDetached, type SignatureCheck } from './openpgp.js';
+import { canonicalSignature, minimizePublicKey, readSignature, verifyDetached, type SignatureCheck } from './openpgp.js';
 import { STATEMENT_KIND, parseStatement } from './statement.js';
 import { SUBMIT_REGEX_BUDGET_MS, SUMS_KIND, VIEW_REGEX_BUDGET_MS, parseSums, validateClaims, viewSums, type SumsClaims } from './sums.js';
 
@@ -129,7 +130,8 @@ export async function buildLeaf(input: { kind: string; signed: Uint8Array; signa
 
   if (input.signature === undefined || input.signature === null) throw new LafsError('bad-request', 'signature: required');
   if (input.publicKey === undefined || input.publicKey === null) throw new LafsError('bad-request', 'publicKey: required');
-  const signature = await inField('signature', 'bad-signature', () => readSignature(input.signature));
+  // In its canonical framing: one signature, one leaf, however its packet header was written.
+  const signature = await inField('signature', 'bad-signature', async () => canonicalSignature(await readSignature(input.signature)));
   const publicKey = await inField('publicKey', 'bad-key', () => minimizePublicKey(input.publicKey));
   // Checked against the minimized key, the one the leaf stores: what anyone will verify later.
   const check = await verifyDetached(signed, signature, publicKey);
