@@ -56,8 +56,9 @@ const cryptoConfig: openpgp.Config = {
   minRSABits: 0,
 };
 
-/** RSA keys below this size are refused (DESIGN.md: RSA 2048–4096; gpg itself still takes 1024). */
+/** RSA keys outside these sizes are refused (DESIGN.md: RSA 2048–4096; gpg itself still takes 1024, and makes at most 4096 without --enable-large-rsa). */
 const MIN_RSA_BITS = 2048;
+const MAX_RSA_BITS = 4096;
 
 const KEY_FLAG_SIGN = 0x02;
 
@@ -150,6 +151,26 @@ export async function readSignature(input: Uint8Array | string): Promise<Uint8Ar
       : input;
   parseSignaturePacket(binary);
   return binary;
+}
+
+/**
+ * The signature packet of a binary signature (as readSignature returns it) in one canonical
+ * framing: a new-format header (RFC 9580 section 4.2.1) with the shortest length encoding, then
+ * the packet body exactly as given. The same signature can arrive with an old-format header (gpg
+ * writes those) or a new-format one, with 1-, 2- or 4-octet lengths; the framing is not covered by
+ * the signature, so a leaf built from the bytes as submitted would differ per framing and the log
+ * would take one signature twice. Throws LafsError('bad-signature').
+ */
+export function canonicalSignature(binary: Uint8Array): Uint8Array {
+  parseSignaturePacket(binary);
+  const { tag, body } = splitPackets(binary, 'signature', 'bad-signature')[0]!;
+  const n = body.length;
+  const length = n < 192 ? [n] : n < 8384 ? [((n - 192) >> 8) + 192, (n - 192) & 0xff] : [0xff, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
+  const out = new Uint8Array(1 + length.length + n);
+  out[0] = 0xc0 | tag;
+  out.set(length, 1);
+  out.set(body, 1 + length.length);
+  return out;
 }
 
 /** Exactly one signature packet, parsed by openpgp.js; throws LafsError('bad-signature'). */
@@ -566,13 +587,14 @@ function applySigningFlag(sig: openpgp.SignaturePacket, whose: string, isSubkey:
   if ((sig.keyFlags[0]! & KEY_FLAG_SIGN) === 0) reject(`${whose} is not a signing key (its key flags do not include "sign")`);
 }
 
-/** Key material rules: algorithm we verify, RSA at least 2048 bits. */
+/** Key material rules: algorithm we verify, RSA of 2048 to 4096 bits. */
 function applyKeyMaterial(packet: KeyPacket, whose: string): string {
   const name = SIGNING_ALGORITHMS[packet.algorithm];
   if (!name) reject(`${whose} uses public-key algorithm ${algorithmName(packet.algorithm)}, which is not supported for signatures`);
   if (name === 'rsa') {
     const bits = packet.getAlgorithmInfo().bits ?? 0;
     if (bits < MIN_RSA_BITS) reject(`${whose} is RSA ${bits} bits, below the ${MIN_RSA_BITS}-bit minimum`);
+    if (bits > MAX_RSA_BITS) reject(`${whose} is RSA ${bits} bits, above the ${MAX_RSA_BITS}-bit maximum`);
   }
   return name!;
 }

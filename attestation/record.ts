@@ -3,11 +3,12 @@
  * from leaf bytes to (source, platform, name, hash) claims. viewLeaf reads the claims without any
  * cryptography; verifyLeaf adds the OpenPGP check and never throws; buildLeaf turns an untrusted
  * submission into canonical leaf bytes, refusing anything that would not verify later from the
- * leaf alone (the key is minimized first, and the signature is checked against that minimized key).
+ * leaf alone (the key is minimized first, and the signature is checked against that minimized key),
+ * and storing one signature one way (its packet re-framed canonically: canonicalSignature).
  */
 import { LafsError, type Checked } from '../merkle/errors.js';
 import { encodeLeaf, type Leaf, type StatementKind } from './leaf.js';
-import { minimizePublicKey, readSignature, verifyDetached, type SignatureCheck } from './openpgp.js';
+import { canonicalSignature, minimizePublicKey, readSignature, verifyDetached, type SignatureCheck } from './openpgp.js';
 import { STATEMENT_KIND, parseStatement } from './statement.js';
 import { SUBMIT_REGEX_BUDGET_MS, SUMS_KIND, VIEW_REGEX_BUDGET_MS, parseSums, validateClaims, viewSums, type SumsClaims } from './sums.js';
 
@@ -25,23 +26,37 @@ function unknownKind(kind: unknown): never {
   throw new LafsError('unknown-kind', `kind: unknown statement kind ${JSON.stringify(String(kind)).slice(0, 80)} (expected ${KINDS.join(' or ')})`);
 }
 
-function view(kind: StatementKind, signed: Uint8Array, claims: SumsClaims | undefined, regexBudgetMs: number): LeafView {
+function view(kind: StatementKind, signed: Uint8Array, claims: SumsClaims | undefined, regexBudgetMs: number, derived?: readonly unknown[]): LeafView {
   if (kind === STATEMENT_KIND) {
     if (claims !== undefined) throw new LafsError('bad-leaf', `claims: not allowed on a ${STATEMENT_KIND} leaf`);
     const s = parseStatement(signed);
     return { kind, source: s.source, artifacts: s.artifacts.map((a) => ({ platform: s.platform, name: a.name, sha256: a.sha256 })), flags: [] };
   }
   if (claims === undefined) throw new LafsError('bad-leaf', `claims: required on a ${SUMS_KIND} leaf`);
-  const { artifacts, flags } = viewSums(parseSums(signed), claims, regexBudgetMs);
+  const { artifacts, flags } = viewSums(parseSums(signed), claims, regexBudgetMs, derived);
   return { kind, source: claims.source, artifacts, flags };
 }
 
+export interface ViewOptions {
+  /**
+   * For a sha256sums leaf with a platformRegex: the platform (or null) the regex gave for each
+   * sums line, recorded when the leaf was first viewed (a log stores it at submission), so the
+   * submitter's regex is not run again; see viewSums.
+   */
+  derivedPlatforms?: readonly unknown[];
+}
+
 /** Parses the signed bytes and claims of a decoded leaf; throws LafsError('bad-statement' | 'bad-sums' | 'bad-leaf' | 'unknown-kind', or 'bad-request' for a regex over its time budget). */
-export function viewLeaf(leaf: Leaf): LeafView {
+export function viewLeaf(leaf: Leaf, options: ViewOptions = {}): LeafView {
   if (!KINDS.includes(leaf.kind)) unknownKind(leaf.kind);
   // Claims of a leaf built in code have not been through decodeLeaf's checks.
   const claims = leaf.claims === undefined ? undefined : validateClaims(leaf.claims);
-  return view(leaf.kind, leaf.signed, claims, VIEW_REGEX_BUDGET_MS);
+  return view(leaf.kind, leaf.signed, claims, VIEW_REGEX_BUDGET_MS, options.derivedPlatforms);
+}
+
+/** True when viewing the leaf runs the submitter's platformRegex (a sha256sums leaf whose claims give one). */
+export function viewRunsRegex(leaf: Leaf): boolean {
+  return leaf.claims?.platformRegex !== undefined;
 }
 
 export interface VerifiedLeaf { view: LeafView; signature: SignatureCheck }
@@ -115,7 +130,8 @@ export async function buildLeaf(input: { kind: string; signed: Uint8Array; signa
 
   if (input.signature === undefined || input.signature === null) throw new LafsError('bad-request', 'signature: required');
   if (input.publicKey === undefined || input.publicKey === null) throw new LafsError('bad-request', 'publicKey: required');
-  const signature = await inField('signature', 'bad-signature', () => readSignature(input.signature));
+  // In its canonical framing: one signature, one leaf, however its packet header was written.
+  const signature = await inField('signature', 'bad-signature', async () => canonicalSignature(await readSignature(input.signature)));
   const publicKey = await inField('publicKey', 'bad-key', () => minimizePublicKey(input.publicKey));
   // Checked against the minimized key, the one the leaf stores: what anyone will verify later.
   const check = await verifyDetached(signed, signature, publicKey);

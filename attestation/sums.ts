@@ -105,16 +105,25 @@ export interface SumsArtifact { platform: string | null; name: string; sha256: s
 /** Artifacts plus what a reader should know about them: "duplicate-name: N", "no-platform: N" (regex did not match), "bad-platform: N" (regex matched but its value breaks the platform rule). */
 export interface SumsView { artifacts: SumsArtifact[]; flags: string[] }
 
-/** sumsArtifacts with the flags; `budgetMs` bounds regex matching (throws LafsError('bad-request') beyond it). */
-export function viewSums(parsed: ParsedSums, claims: SumsClaims, budgetMs: number = VIEW_REGEX_BUDGET_MS): SumsView {
+/**
+ * sumsArtifacts with the flags; `budgetMs` bounds regex matching (throws LafsError('bad-request')
+ * beyond it). `derived`, when given, is what the platformRegex gave for each line at an earlier
+ * view (e.g. a log's record of what it derived at submission): it is used instead of matching
+ * again, and the rules are applied to it as to a fresh match. Throws LafsError('bad-request') if
+ * it does not have one string or null per line.
+ */
+export function viewSums(parsed: ParsedSums, claims: SumsClaims, budgetMs: number = VIEW_REGEX_BUDGET_MS, derived?: readonly unknown[]): SumsView {
   const flags = parsed.duplicates.map((name) => `duplicate-name: ${name}`);
   if (claims.platformRegex === undefined) {
     const platform = claims.platform ?? null;
     return { artifacts: parsed.lines.map(({ name, sha256 }) => ({ platform, name, sha256 })), flags };
   }
-  const derived = matchPlatforms(claims.platformRegex, parsed.lines.map((l) => l.name), budgetMs);
+  if (derived !== undefined && (derived.length !== parsed.lines.length || !derived.every((v) => v === null || typeof v === 'string'))) {
+    badClaim(`claims.platformRegex: ${derived.length} derived platforms given for ${parsed.lines.length} lines, or one is neither a string nor null`);
+  }
+  derived ??= matchPlatforms(claims.platformRegex, parsed.lines.map((l) => l.name), budgetMs);
   const artifacts = parsed.lines.map(({ name, sha256 }, i): SumsArtifact => {
-    const value = derived[i] ?? null;
+    const value = (derived[i] as string | null | undefined) ?? null;
     if (value === null) {
       flags.push(`no-platform: ${name}`);
       return { platform: null, name, sha256 };

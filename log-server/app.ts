@@ -6,13 +6,15 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { decodeLeaf } from '../attestation/leaf.js';
-import { viewLeaf } from '../attestation/record.js';
+import { validateClaims, type SumsClaims } from '../attestation/sums.js';
 import { decodeBase64Strict } from '../merkle/base64.js';
 import { LafsError } from '../merkle/errors.js';
 import { parseTilePath } from '../merkle/tiles.js';
 import type { BuildPool } from './build-pool.js';
 import { BODY_LIMIT_BYTES, LOOKUP_LIMIT } from './config.js';
+import { EntryViews, derivedPlatforms } from './entry-view.js';
 import { errorHandler, sendError } from './http-errors.js';
+import type { ByteBudget } from './inflight.js';
 import type { Metrics } from './metrics.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { LogReader } from './reader.js';
@@ -27,6 +29,7 @@ export interface AppDeps {
   sequencer: Sequencer;
   pool: BuildPool;
   limiter: RateLimiter;
+  inflight: ByteBudget;
   metrics: Metrics;
   log: { error(obj: object, msg: string): void; debug(obj: object, msg: string): void };
 }
@@ -62,7 +65,7 @@ function openpgpField(name: string, value: string): Uint8Array | string {
   return bytes;
 }
 
-function parseSubmission(body: unknown): { kind: string; signed: Uint8Array; signature: Uint8Array | string; publicKey: Uint8Array | string; claims?: unknown } {
+function parseSubmission(body: unknown): { kind: string; signed: Uint8Array; signature: Uint8Array | string; publicKey: Uint8Array | string; claims?: SumsClaims } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new LafsError('bad-request', 'body must be a JSON object sent with Content-Type: application/json');
   }
@@ -82,9 +85,17 @@ function parseSubmission(body: unknown): { kind: string; signed: Uint8Array; sig
   if (b.sums === undefined) throw new LafsError('bad-request', 'sums: required for kind sha256sums (base64 of the file)');
   if (b.statement !== undefined) throw new LafsError('bad-request', 'statement: only for kind lafs-attestation/v1');
   if (b.claims === undefined) throw new LafsError('bad-request', 'claims: required for kind sha256sums');
+  // Checked here, on the main thread, and replaced by a fresh flat object of three short strings:
+  // the raw JSON value may be anything the body limit allows (e.g. an array nested 100k deep), and
+  // only a small, known shape may travel to a worker (structured clone recurses on nesting).
+  const claims = validateClaims(b.claims);
   const signed = decodeBase64Strict(b.sums);
   if (signed === undefined || signed.length === 0) throw new LafsError('bad-request', 'sums: not standard base64 of a non-empty file');
-  return { kind, signed, signature, publicKey, claims: b.claims };
+  return { kind, signed, signature, publicKey, claims };
+}
+
+function withPlatforms(platforms: (string | null)[] | undefined): { platforms?: (string | null)[] } {
+  return platforms === undefined ? {} : { platforms };
 }
 
 /** A decimal query/path number: canonical (no sign, no leading zeros), a safe integer. */
@@ -132,7 +143,9 @@ function routeLabel(path: string): string {
 }
 
 export function createApp(deps: AppDeps): express.Express {
-  const { reader, sequencer, pool, limiter, metrics, store } = deps;
+  const { reader, sequencer, pool, limiter, inflight, metrics, store } = deps;
+  metrics.inflightBytes = () => inflight.used;
+  const views = new EntryViews(pool);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -167,11 +180,47 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   };
 
-  app.post('/v1/entries', rateLimit, express.json({ limit: BODY_LIMIT_BYTES, strict: true }), async (req, res) => {
+  // Reserves the body's bytes before it is read (see inflight.ts). They are given back when the
+  // response is over, or, if the handler got the request, when the handler is done with it: a
+  // client that hangs up does not free what the build queue or the sequencer still holds for it.
+  const admit = (req: Request, res: Response, next: NextFunction) => {
+    const declared = Number(req.headers['content-length']);
+    const bytes = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, BODY_LIMIT_BYTES) : BODY_LIMIT_BYTES;
+    if (!inflight.take(bytes)) {
+      metrics.countSubmission('rejected');
+      res.set('Retry-After', '1');
+      return sendError(res, 'unavailable', `the server holds as many submission bytes as it may (${inflight.limit}); retry in 1 s`);
+    }
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      inflight.release(bytes);
+    };
+    res.locals.releaseInflight = release;
+    res.on('close', () => {
+      if (!res.locals.handling) release();
+    });
+    next();
+  };
+
+  app.post('/v1/entries', rateLimit, admit, express.json({ limit: BODY_LIMIT_BYTES, strict: true }), async (req, res) => {
+    res.locals.handling = true;
+    try {
+      await submit(req, res);
+    } finally {
+      res.locals.handling = false;
+      (res.locals.releaseInflight as () => void)();
+    }
+  });
+
+  const submit = async (req: Request, res: Response) => {
     const t0 = performance.now();
     let built;
+    let submission;
     try {
-      built = await pool.build(parseSubmission(req.body));
+      submission = parseSubmission(req.body);
+      built = await pool.build(submission);
     } catch (e) {
       metrics.countSubmission('rejected');
       throw e;
@@ -183,7 +232,7 @@ export function createApp(deps: AppDeps): express.Express {
     const seq = await sequencer.submit({
       leaf: built.bytes,
       leafHash: built.leafHash,
-      meta: { builder, warnings: built.signature.warnings, receivedAt: new Date().toISOString() },
+      meta: { builder, warnings: built.signature.warnings, receivedAt: new Date().toISOString(), ...withPlatforms(derivedPlatforms(submission.claims, built.view)) },
       rows,
     });
     const t2 = performance.now();
@@ -199,7 +248,7 @@ export function createApp(deps: AppDeps): express.Express {
       checkpoint: seq.checkpoint,
       inclusionProof: proof.map(b64),
     });
-  });
+  };
 
   // ---- reads ----
 
@@ -207,7 +256,7 @@ export function createApp(deps: AppDeps): express.Express {
     const index = number('index', req.params.index);
     const { leaf, leafHash, meta } = await reader.entry(index);
     const decoded = decodeLeaf(leaf);
-    const view = viewLeaf(decoded);
+    const view = await views.view(leaf, decoded, Buffer.from(leafHash).toString('hex'), meta);
     res.json({
       index,
       leafHash: b64(leafHash),

@@ -2,6 +2,8 @@
  * A pool of worker threads that turn submissions into verified leaves (build-worker.ts), one
  * worker per core. Verification happens here, before sequencing, so the sequencer only ever sees
  * leaves whose signatures held. A worker that dies is replaced and its tasks fail as 'internal'.
+ * The same workers view stored leaves whose view runs a submitter's regex (entry-view.ts), so
+ * that never happens on the main thread.
  */
 import { Worker } from 'node:worker_threads';
 import { LafsError, type ErrorCode } from '../merkle/errors.js';
@@ -14,6 +16,10 @@ export type BuildReply =
   | { ok: true; bytes: Uint8Array; leafHash: Hash; view: LeafView; signature: SignatureCheck; verifyMs: number }
   | { ok: false; code: ErrorCode; message: string };
 export type BuiltLeaf = Extract<BuildReply, { ok: true }>;
+export type ViewReply = { ok: true; view: LeafView } | { ok: false; code: ErrorCode; message: string };
+/** What a worker is asked to do: build a leaf from a submission, or view stored leaf bytes. */
+export type WorkerTask = { op: 'build'; request: BuildRequest } | { op: 'view'; leaf: Uint8Array };
+type Reply = BuildReply | ViewReply;
 
 /** More queued builds than this and new submissions are turned away (503) instead of piling up memory. */
 const MAX_QUEUED = 20_000;
@@ -23,7 +29,8 @@ const MAX_QUEUED = 20_000;
  * loop go over in one message (and replies come back the same way), because a message between
  * threads costs more main-thread time than the structured clone of a few submissions.
  */
-interface Slot { worker: Worker; pending: Map<number, (reply: BuildReply) => void>; outbox: { id: number; request: BuildRequest }[]; transfer: ArrayBuffer[] }
+interface Outgoing { id: number; task: WorkerTask; transfer: ArrayBuffer[] }
+interface Slot { worker: Worker; pending: Map<number, (reply: Reply) => void>; outbox: Outgoing[] }
 
 export class BuildPool {
   private readonly slots: Slot[] = [];
@@ -35,8 +42,8 @@ export class BuildPool {
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: new Worker(new URL('./build-worker.js', import.meta.url)), pending: new Map(), outbox: [], transfer: [] };
-    slot.worker.on('message', (replies: { id: number; reply: BuildReply }[]) => {
+    const slot: Slot = { worker: new Worker(new URL('./build-worker.js', import.meta.url)), pending: new Map(), outbox: [] };
+    slot.worker.on('message', (replies: { id: number; reply: Reply }[]) => {
       for (const { id, reply } of replies) {
         const done = slot.pending.get(id);
         slot.pending.delete(id);
@@ -62,29 +69,65 @@ export class BuildPool {
 
   /** Builds and verifies a leaf in a worker. Throws the LafsError that buildLeaf raised. */
   async build(request: BuildRequest): Promise<BuiltLeaf> {
-    if (this.closed) throw new LafsError('unavailable', 'the server is shutting down');
     if (this.queued >= MAX_QUEUED) throw new LafsError('unavailable', 'too many submissions are waiting for verification; retry later');
-    let slot = this.slots[0]!;
-    for (const s of this.slots) if (s.pending.size < slot.pending.size) slot = s;
-    const id = this.nextId++;
-    const reply = await new Promise<BuildReply>((resolve) => {
-      slot.pending.set(id, resolve);
-      // Hand the byte fields over instead of copying them (the request is not used afterwards).
-      for (const f of [request.signed, request.signature, request.publicKey]) {
-        if (f instanceof Uint8Array && f.byteOffset === 0 && f.byteLength === f.buffer.byteLength && f.buffer instanceof ArrayBuffer) slot.transfer.push(f.buffer);
-      }
-      if (slot.outbox.push({ id, request }) === 1) setImmediate(() => this.flush(slot));
-    });
+    // Hand the byte fields over instead of copying them (the request is not used afterwards).
+    const reply = (await this.run({ op: 'build', request }, [request.signed, request.signature, request.publicKey])) as BuildReply;
     if (!reply.ok) throw new LafsError(reply.code, reply.message);
     return reply;
   }
 
+  /** attestation's viewLeaf of stored leaf bytes, in a worker (its regex budget is VIEW_REGEX_BUDGET_MS). Throws the LafsError it raised. */
+  async view(leaf: Uint8Array): Promise<LeafView> {
+    if (this.queued >= MAX_QUEUED) throw new LafsError('unavailable', 'the verification workers are busy; retry later');
+    const reply = (await this.run({ op: 'view', leaf: leaf.slice() }, [])) as ViewReply;
+    if (!reply.ok) throw new LafsError(reply.code, reply.message);
+    return reply.view;
+  }
+
+  private run(task: WorkerTask, transferable: readonly unknown[]): Promise<Reply> {
+    if (this.closed) return Promise.reject(new LafsError('unavailable', 'the server is shutting down'));
+    let slot = this.slots[0]!;
+    for (const s of this.slots) if (s.pending.size < slot.pending.size) slot = s;
+    const id = this.nextId++;
+    const transfer: ArrayBuffer[] = [];
+    for (const f of transferable) {
+      if (f instanceof Uint8Array && f.byteOffset === 0 && f.byteLength === f.buffer.byteLength && f.buffer instanceof ArrayBuffer && !transfer.includes(f.buffer)) transfer.push(f.buffer);
+    }
+    return new Promise<Reply>((resolve) => {
+      slot.pending.set(id, resolve);
+      if (slot.outbox.push({ id, task, transfer }) === 1) setImmediate(() => this.flush(slot));
+    });
+  }
+
+  /**
+   * Posts the slot's outbox. Runs in setImmediate, where a throw would kill the process, so it
+   * never throws: postMessage fails synchronously when a request cannot be structured-cloned
+   * (a value nested too deeply for the serializer's stack, or one that is not cloneable). The
+   * routes only hand over checked, flat requests, so that is a server bug; it costs the request
+   * that caused it a 500 and nothing more: a failed batch is re-posted one request at a time
+   * (a failed postMessage has detached none of its transfer buffers), and only those that fail
+   * again are answered with the error.
+   */
   private flush(slot: Slot): void {
     const batch = slot.outbox;
-    const transfer = slot.transfer;
     slot.outbox = [];
-    slot.transfer = [];
-    if (batch.length > 0) slot.worker.postMessage(batch, transfer);
+    if (batch.length === 0) return;
+    const post = (items: Outgoing[]) => slot.worker.postMessage(items.map(({ id, task }) => ({ id, task })), items.flatMap((o) => o.transfer));
+    try {
+      post(batch);
+      return;
+    } catch {
+      // Find the request(s) at fault below.
+    }
+    for (const item of batch) {
+      try {
+        post([item]);
+      } catch (e) {
+        const done = slot.pending.get(item.id);
+        slot.pending.delete(item.id);
+        done?.({ ok: false, code: 'internal', message: `the ${item.task.op === 'build' ? 'submission' : 'leaf'} could not be handed to a verification worker: ${e instanceof Error ? e.message : String(e)}` });
+      }
+    }
   }
 
   async close(): Promise<void> {

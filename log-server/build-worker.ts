@@ -1,15 +1,17 @@
 /**
  * Worker thread of the build pool: runs attestation's buildLeaf (parse the statement or sums file,
  * minimize the key, verify the OpenPGP signature, encode the leaf) off the main thread, so
- * signature verification, the bound on ingestion (DESIGN.md section 6), uses every core.
+ * signature verification, the bound on ingestion (DESIGN.md section 6), uses every core; and
+ * viewLeaf of stored leaves whose view runs a submitter's platformRegex (entry-view.ts).
  */
 import { parentPort } from 'node:worker_threads';
-import { buildLeaf } from '../attestation/record.js';
+import { decodeLeaf } from '../attestation/leaf.js';
+import { buildLeaf, viewLeaf } from '../attestation/record.js';
 import { matchPlatforms } from '../attestation/platform-regex.js';
 import { nodeSha256 } from '../attestation/node-crypto.js';
 import { leafHash } from '../merkle/hash.js';
 import { LafsError } from '../merkle/errors.js';
-import type { BuildRequest, BuildReply } from './build-pool.js';
+import type { BuildRequest, BuildReply, ViewReply, WorkerTask } from './build-pool.js';
 
 if (!parentPort) throw new Error('build-worker must run as a worker thread');
 const port = parentPort;
@@ -23,10 +25,10 @@ try {
 }
 
 // Requests arrive in batches (see build-pool.ts); replies finished in one turn go back in one message.
-let outbox: { id: number; reply: BuildReply }[] = [];
+let outbox: { id: number; reply: BuildReply | ViewReply }[] = [];
 let transfer: ArrayBuffer[] = [];
-function send(id: number, reply: BuildReply): void {
-  if (reply.ok) transfer.push(...transferable(reply.bytes, reply.leafHash));
+function send(id: number, reply: BuildReply | ViewReply): void {
+  if (reply.ok && 'bytes' in reply) transfer.push(...transferable(reply.bytes, reply.leafHash));
   if (outbox.push({ id, reply }) > 1) return;
   setImmediate(() => {
     const batch = outbox;
@@ -37,9 +39,21 @@ function send(id: number, reply: BuildReply): void {
   });
 }
 
-port.on('message', (batch: { id: number; request: BuildRequest }[]) => {
-  for (const { id, request } of batch) void handle(request).then((reply) => send(id, reply));
+port.on('message', (batch: { id: number; task: WorkerTask }[]) => {
+  for (const { id, task } of batch) {
+    if (task.op === 'build') void handle(task.request).then((reply) => send(id, reply));
+    else send(id, view(task.leaf));
+  }
 });
+
+function view(leaf: Uint8Array): ViewReply {
+  try {
+    return { ok: true, view: viewLeaf(decodeLeaf(leaf)) };
+  } catch (e) {
+    if (e instanceof LafsError) return { ok: false, code: e.code, message: e.message };
+    return { ok: false, code: 'internal', message: e instanceof Error ? e.message : String(e) };
+  }
+}
 
 /** Buffers that own their whole ArrayBuffer can be handed over without a copy. */
 function transferable(...views: Uint8Array[]): ArrayBuffer[] {

@@ -12,6 +12,10 @@ export const BODY_LIMIT_BYTES = 256 * 1024;
 export const LOOKUP_LIMIT = 1000;
 /** Most submissions sequenced in one synced batch. */
 export const MAX_BATCH = 1024;
+/** Default of --inflight-bytes: submission bytes held at once (bodies received and not yet answered). */
+export const DEFAULT_INFLIGHT_BYTES = 64 * 1024 * 1024;
+/** Open TCP connections at most; further ones are closed by Node as they arrive. */
+export const MAX_CONNECTIONS = 2048;
 
 export interface ServeConfig {
   dataDir: string; // absolute
@@ -22,6 +26,8 @@ export interface ServeConfig {
   rateLimit: number;
   /** Signature-verification worker threads. */
   workers: number;
+  /** Submission body bytes in flight at most (see log-server/inflight.ts); more get 503. */
+  inflightBytes: number;
 }
 
 export function defaultOrigin(): string {
@@ -47,7 +53,7 @@ function integerOption(name: string, text: string, min: number, max: number): nu
 }
 
 /** Options as commander hands them over (strings), to a checked config. Throws LafsError('usage'). */
-export function serveConfig(raw: { data?: string; port?: string; host?: string; origin?: string; rateLimit?: string; workers?: string }, cores: number): ServeConfig {
+export function serveConfig(raw: { data?: string; port?: string; host?: string; origin?: string; rateLimit?: string; workers?: string; inflightBytes?: string }, cores: number): ServeConfig {
   const host = raw.host ?? '127.0.0.1';
   if (!/^[A-Za-z0-9.:\-\[\]%]+$/.test(host)) throw new LafsError('usage', `--host ${JSON.stringify(host)}: not a host name or address`);
   const rateText = raw.rateLimit ?? '20';
@@ -59,5 +65,7 @@ export function serveConfig(raw: { data?: string; port?: string; host?: string; 
     origin: checkOrigin(raw.origin ?? defaultOrigin()),
     rateLimit: Number(rateText),
     workers: integerOption('--workers', raw.workers ?? String(Math.max(1, cores)), 1, 256),
+    // At least one largest body must fit, or no large submission could ever be accepted.
+    inflightBytes: integerOption('--inflight-bytes', raw.inflightBytes ?? String(DEFAULT_INFLIGHT_BYTES), BODY_LIMIT_BYTES, 2 ** 40),
   };
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `lafs-log`: the log server program (DESIGN.md section 5; docs/operating.md).
- *   lafs-log serve [--data DIR] [--port N] [--host H] [--origin NAME] [--rate-limit N] [--workers N]
+ *   lafs-log serve [--data DIR] [--port N] [--host H] [--origin NAME] [--rate-limit N] [--workers N] [--inflight-bytes N]
  *   lafs-log key [--data DIR]
  * Usage errors exit 2 with one line on stderr; other failures exit 1. Once listening, `serve` prints
  * exactly three lines on stdout (URL, origin, verifier key); its structured log (pino) goes to stderr.
@@ -62,6 +62,7 @@ program
   .option('--origin <name>', 'checkpoint origin, fixed on first start (default: <hostname>/lafs-log)')
   .option('--rate-limit <n>', 'submissions per second per client IP, 0 = unlimited', '20')
   .option('--workers <n>', 'signature verification threads (default: one per core)')
+  .option('--inflight-bytes <n>', 'submission bytes held at once before new ones get 503 (default: 64 MiB)')
   .addHelpText(
     'after',
     `

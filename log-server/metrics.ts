@@ -29,6 +29,8 @@ function labelValue(v: string): string {
 export class Metrics {
   /** Current log size, set by the sequencer. */
   logSize = 0;
+  /** Submission body bytes in flight (reserved from the byte budget), read when rendering. */
+  inflightBytes: () => number = () => 0;
   readonly submissions = new Map<string, number>(); // result -> count
   readonly requests = new Map<string, number>(); // route \0 status -> count
   readonly batchSize = new Histogram([1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
@@ -49,6 +51,8 @@ export class Metrics {
     const head = (name: string, type: string, help: string) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     head('lafs_log_entries', 'gauge', 'Entries in the latest signed checkpoint.');
     lines.push(`lafs_log_entries ${this.logSize}`);
+    head('lafs_inflight_bytes', 'gauge', 'Submission body bytes received or announced and not yet answered.');
+    lines.push(`lafs_inflight_bytes ${this.inflightBytes()}`);
     head('lafs_submissions_total', 'counter', 'Submissions by outcome.');
     for (const [result, n] of this.submissions) lines.push(`lafs_submissions_total{result="${labelValue(result)}"} ${n}`);
     head('lafs_http_requests_total', 'counter', 'HTTP requests by route and status.');

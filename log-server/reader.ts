@@ -74,10 +74,12 @@ export class LogReader {
     return hash!;
   }
 
-  /** Index of a logged leaf hash (under the current checkpoint), or undefined. */
+  /** Index of a logged leaf hash (under the current checkpoint), or undefined. A leaf-hash row is believed only if the tree has that hash there. */
   async indexOf(hash: Hash): Promise<number | undefined> {
     const [index] = await this.store.indexesOf([hash]);
-    return index !== undefined && index < this.size ? index : undefined;
+    if (index === undefined || index >= this.size) return undefined;
+    const at = await this.tiles.leafHashAt(index);
+    return at !== undefined && Buffer.from(at).equals(Buffer.from(hash)) ? index : undefined;
   }
 
   async entry(index: number): Promise<{ leaf: Uint8Array; leafHash: Hash; meta: EntryMeta | undefined }> {

@@ -8,8 +8,15 @@
  * the new checkpoint published to readers and every waiter answered. One fsync serves the whole
  * batch, so throughput is not one fsync per entry.
  *
- * If the write fails, the in-memory tree (already appended) is thrown away and reopened from the
- * store at the last durable checkpoint, and the batch's waiters get 'unavailable' (503).
+ * If the write fails, the in-memory tree (already appended) is thrown away and the state is read
+ * back from the store: its checkpoint, checked as on open, and the tree at that size. The store is
+ * the only truth: a write can fail after its batch reached the database (an error raised later,
+ * or a storage layer that reports failure for a write it kept), and resuming at the size held in
+ * memory would then write the next batch over the rows of that one while its leaf-hash and lookup
+ * rows stayed behind. The batch's waiters get 'unavailable' (503) either way: if their entries
+ * did reach the store, a retry finds them (200, the existing index). (LevelDB makes a batch
+ * visible only after its synced write succeeded, so what is read back is durable.) A leaf-hash
+ * row is trusted only if the tree holds that leaf hash at that index (TileCache.leafHashAt).
  *
  * Readers use `state` (the last durable checkpoint) and the tiles in the store; they never wait
  * for a batch.
@@ -64,13 +71,18 @@ export class Sequencer {
    * give its root), or starts an empty log by storing a signed checkpoint of size 0.
    */
   static async open(store: Store, signer: CheckpointSigner, tiles: TileCache, options: { metrics?: Metrics; log?: SequencerLog } = {}): Promise<Sequencer> {
+    const stored = await Sequencer.load(store, signer, tiles);
+    if (stored !== undefined) return new Sequencer(store, signer, tiles, stored.tree, stored.state, options.metrics, options.log);
+    const tree = IncrementalTree.empty(nodeSha256);
+    const checkpoint = signer.sign({ size: 0, root: tree.root });
+    await store.commit({ firstIndex: 0, entries: [], tiles: [], checkpoint });
+    return new Sequencer(store, signer, tiles, tree, { size: 0, root: tree.root, checkpoint }, options.metrics, options.log);
+  }
+
+  /** The stored checkpoint, checked (signature, origin, the stored tiles give its root), and the tree at its size; undefined for an empty store. */
+  private static async load(store: Store, signer: CheckpointSigner, tiles: TileCache): Promise<{ tree: IncrementalTree; state: LogState } | undefined> {
     const note = await store.checkpoint();
-    if (note === undefined) {
-      const tree = IncrementalTree.empty(nodeSha256);
-      const checkpoint = signer.sign({ size: 0, root: tree.root });
-      await store.commit({ firstIndex: 0, entries: [], tiles: [], checkpoint });
-      return new Sequencer(store, signer, tiles, tree, { size: 0, root: tree.root, checkpoint }, options.metrics, options.log);
-    }
+    if (note === undefined) return undefined;
     const opened = openNote(note, [parseVerifierKey(signer.verifierKey, nodeEd25519)]);
     if (!opened.ok) throw new LafsError('inconsistent', `the stored checkpoint does not verify with this data directory's key: ${opened.reason}`);
     const cp = parseCheckpoint(opened.value.text);
@@ -79,7 +91,7 @@ export class Sequencer {
     if (!Buffer.from(tree.root).equals(Buffer.from(cp.root))) {
       throw new LafsError('inconsistent', `the stored tiles give a different root than the stored checkpoint at size ${cp.size}`);
     }
-    return new Sequencer(store, signer, tiles, tree, { size: cp.size, root: cp.root, checkpoint: note }, options.metrics, options.log);
+    return { tree, state: { size: cp.size, root: cp.root, checkpoint: note } };
   }
 
   /** The last durable checkpoint. */
@@ -122,7 +134,7 @@ export class Sequencer {
         else leaders.set(key, { waiter: w, followers: [] });
       }
       const groups = [...leaders.values()];
-      const existing = await this.store.indexesOf(groups.map((g) => g.waiter.submission.leafHash));
+      const existing = await this.loggedIndexes(groups.map((g) => g.waiter.submission.leafHash));
 
       const fresh: typeof groups = [];
       const before = this.current;
@@ -176,12 +188,35 @@ export class Sequencer {
     }
   }
 
-  /** After a failed write: forget the appended-but-unwritten tree and resume from the store. */
+  /** Index of each leaf hash in the tree, from the leaf-hash rows, trusting a row only where the tree has that hash at that index. */
+  private async loggedIndexes(hashes: readonly Hash[]): Promise<(number | undefined)[]> {
+    const indexes = await this.store.indexesOf(hashes);
+    return Promise.all(
+      indexes.map(async (index, i) => {
+        if (index === undefined || index >= this.current.size) return undefined;
+        const at = await this.tiles.leafHashAt(index);
+        return at !== undefined && Buffer.from(at).equals(Buffer.from(hashes[i]!)) ? index : undefined;
+      }),
+    );
+  }
+
+  /**
+   * After a failed write: forget the appended tree and resume from what the store holds (see the
+   * module comment), which is the old state, or the failed batch's if it did reach the store.
+   */
   private async recover(cause: unknown): Promise<void> {
-    this.log?.error({ err: cause instanceof Error ? cause.message : String(cause), size: this.current.size }, 'batch write failed; reopening the tree from the store');
+    this.log?.error({ err: cause instanceof Error ? cause.message : String(cause), size: this.current.size }, 'batch write failed; resuming from the store');
     try {
       this.tiles.clear();
-      this.tree = await IncrementalTree.open(this.current.size, this.tiles.read, nodeSha256);
+      const stored = await Sequencer.load(this.store, this.signer, this.tiles);
+      if (stored === undefined) throw new LafsError('inconsistent', 'the store has no checkpoint any more');
+      if (stored.state.size < this.current.size) throw new LafsError('inconsistent', `the store's checkpoint (size ${stored.state.size}) is behind the published one (${this.current.size})`);
+      if (stored.state.size !== this.current.size) {
+        this.log?.info({ size: stored.state.size, before: this.current.size }, 'the failed batch had reached the store; resuming after it');
+      }
+      this.tree = stored.tree;
+      this.current = stored.state;
+      if (this.metrics) this.metrics.logSize = this.current.size;
     } catch (e) {
       this.broken = e instanceof Error ? e : new Error(String(e));
       this.log?.error({ err: this.broken.message }, 'cannot reopen the tree; refusing further submissions');

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { LafsError } from '../merkle/errors.js';
 import { createApp } from './app.js';
 import { BuildPool } from './build-pool.js';
-import type { ServeConfig } from './config.js';
+import { MAX_CONNECTIONS, type ServeConfig } from './config.js';
+import { ByteBudget } from './inflight.js';
 import { Metrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
 import { LogReader } from './reader.js';
@@ -56,7 +57,8 @@ export async function openDataDir(dataDir: string, origin: string | undefined, o
       throw new LafsError('inconsistent', `the database is for origin ${JSON.stringify(storedOrigin)} but checkpoint.key is for ${JSON.stringify(signer.origin)}`);
     }
     const layout = await store.meta('layout');
-    if (layout !== LAYOUT_VERSION) throw new LafsError('io', `the database layout version is ${JSON.stringify(layout)}, this server reads ${LAYOUT_VERSION}`);
+    if (layout !== undefined && layout !== LAYOUT_VERSION && Store.canUpgrade(layout)) await store.upgradeLayout(layout);
+    else if (layout !== LAYOUT_VERSION) throw new LafsError('io', `the database layout version is ${JSON.stringify(layout)}, this server reads ${LAYOUT_VERSION}`);
   } catch (e) {
     await store.close();
     throw e;
@@ -78,7 +80,8 @@ export async function startLogServer(config: ServeConfig, log: Logger): Promise<
   }
   const pool = new BuildPool(config.workers);
   const reader = new LogReader(store, tiles, () => sequencer.state);
-  const app = createApp({ origin: signer.origin, verifierKey: signer.verifierKey, store, reader, sequencer, pool, limiter: new RateLimiter(config.rateLimit), metrics, log });
+  const inflight = new ByteBudget(config.inflightBytes);
+  const app = createApp({ origin: signer.origin, verifierKey: signer.verifierKey, store, reader, sequencer, pool, limiter: new RateLimiter(config.rateLimit), inflight, metrics, log });
 
   let server: Server;
   try {
@@ -91,12 +94,15 @@ export async function startLogServer(config: ServeConfig, log: Logger): Promise<
     await store.close();
     throw new LafsError('io', `cannot listen on ${config.host}:${config.port}: ${(e as Error).message}`, { cause: e });
   }
+  // Slow clients cannot hold a connection (and the bytes it reserved) for long, nor can many of
+  // them hold file descriptors and header buffers without limit (docs/operating.md, "Limits").
   server.keepAliveTimeout = 5_000;
   server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;
+  server.maxConnections = MAX_CONNECTIONS;
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  log.info({ port, host: config.host, size: sequencer.state.size, origin: signer.origin, workers: config.workers, rateLimit: config.rateLimit }, 'listening');
+  log.info({ port, host: config.host, size: sequencer.state.size, origin: signer.origin, workers: config.workers, rateLimit: config.rateLimit, inflightBytes: config.inflightBytes }, 'listening');
 
   let closing: Promise<void> | undefined;
   const close = () =>

@@ -7,7 +7,11 @@
  *   'M' name                                   -> meta value (utf8): `origin`, `layout`
  *   'C'                                        -> latest signed checkpoint note (utf8)
  *   'L' u64 index                              -> leaf bytes (entry bundles are built from these)
- *   'E' u64 index                              -> entry metadata JSON {builder, warnings, receivedAt}
+ *   'E' u64 index                              -> entry metadata JSON {builder, warnings, receivedAt,
+ *                                                 platforms?}; `platforms` (sha256sums leaves with a
+ *                                                 platformRegex; absent in entries written before it
+ *                                                 existed) is what the regex derived for each sums
+ *                                                 line at submission (entry-view.ts)
  *   'T' u8 level u64 index                     -> hash tile at its current width (width*32 bytes);
  *                                                 a full tile never changes again and is stored
  *                                                 expanded: its 256 hashes, then its internal
@@ -15,8 +19,18 @@
  *   'H' leafHash(32)                           -> u64 index (idempotent submissions, lookup by leaf hash)
  *   'A' sha256(32) u64 index u16 n             -> lookup row JSON {builder, source, platform, name}
  *   'S' source 00 platform 00 name 00 u64 index u16 n -> lookup row JSON {builder, hash}
+ *   'N' source 00 name 00 platform 00 u64 index u16 n -> empty: the same rows by name first, so a
+ *                                                 lookup by source and name without a platform
+ *                                                 reads only matching keys (then their 'S' rows),
+ *                                                 in the same order as a scan of 'S' would give
  *
- * (`n` numbers the artifacts of one entry; `platform` is empty when a sums line has none.)
+ * (`n` numbers the artifacts of one entry; `platform` is empty when a sums line has none; neither
+ * a platform nor a name can contain a 00 byte.)
+ *
+ * Layout versions (meta `layout`): '1' had no 'N' rows; '2' adds them. A version-1 database is
+ * upgraded when it is opened for serving (upgradeLayout: 'N' rows written from the 'S' rows, then
+ * `layout` set to '2'; interrupted, it simply runs again), so every '2' database has an 'N' row
+ * for every 'S' row.
  *
  * Consistency rule: everything one sequencing step changes (leaves, metadata, changed tiles, leaf
  * hash index, lookup rows and the new checkpoint) goes into ONE `db.batch(..., { sync: true })`.
@@ -34,9 +48,17 @@ import { TILE_WIDTH, type HashTile } from '../merkle/tiles.js';
 import { nodeSha256 } from '../attestation/node-crypto.js';
 import { expandFullTile } from './proof-source.js';
 
-export const LAYOUT_VERSION = '1';
+export const LAYOUT_VERSION = '2';
+/** Older layouts upgradeLayout can bring to LAYOUT_VERSION. */
+const UPGRADABLE_LAYOUTS = ['1'];
 
-export interface EntryMeta { builder: string; warnings: string[]; receivedAt: string }
+export interface EntryMeta {
+  builder: string;
+  warnings: string[];
+  receivedAt: string;
+  /** Platform (or null) the leaf's platformRegex derived for each sums line, computed once at submission. */
+  platforms?: (string | null)[];
+}
 /** One artifact claim of one entry, as the lookup index stores it. */
 export interface IndexRow { builder: string; source: string; platform: string | null; name: string; sha256: string /* hex */ }
 export interface LookupRow extends IndexRow { index: number }
@@ -47,6 +69,8 @@ export interface CommitBatch { firstIndex: number; entries: NewEntry[]; tiles: H
 
 type Db = Level<Buffer, Buffer>;
 type Op = { type: 'put'; key: Buffer; value: Buffer };
+
+const EMPTY = Buffer.alloc(0);
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -91,6 +115,9 @@ export const keys = {
   byHashPrefix: (sha256: Uint8Array) => concat(tag('A'), sha256),
   byName: (row: IndexRow, index: number, n: number) =>
     concat(tag('S'), enc.encode(row.source), ZERO, enc.encode(row.platform ?? ''), ZERO, enc.encode(row.name), ZERO, u64(index), Uint8Array.of(n >> 8, n & 0xff)),
+  byNameFirst: (row: IndexRow, index: number, n: number) =>
+    concat(tag('N'), enc.encode(row.source), ZERO, enc.encode(row.name), ZERO, enc.encode(row.platform ?? ''), ZERO, u64(index), Uint8Array.of(n >> 8, n & 0xff)),
+  byNameFirstPrefix: (source: string, name: string) => concat(tag('N'), enc.encode(source), ZERO, enc.encode(name), ZERO),
   byNamePrefix: (source: string, platform?: string, name?: string) => {
     const parts = [tag('S'), enc.encode(source), ZERO];
     if (platform !== undefined) {
@@ -201,8 +228,9 @@ export class Store {
     return rows;
   }
 
-  /** Rows for `source`, narrowed by platform and/or name. With a name but no platform the source's rows are filtered. */
+  /** Rows for `source`, narrowed by platform and/or name, ordered by platform, name, index. Reads only matching rows. */
   async lookupName(q: { source: string; platform?: string; name?: string }, limit: number): Promise<LookupRow[]> {
+    if (q.name !== undefined && q.platform === undefined) return this.lookupNameAnyPlatform(q.source, q.name, limit);
     const rows: LookupRow[] = [];
     const prefix = keys.byNamePrefix(q.source, q.platform, q.platform !== undefined ? q.name : undefined);
     for await (const [key, value] of this.db.iterator(prefixRange(prefix))) {
@@ -210,12 +238,61 @@ export class Store {
       const tail = key.length - 10;
       const fields = dec.decode(key.subarray(1, tail - 1)).split('\0');
       const [source, platform, name] = [fields[0]!, fields[1]!, fields.slice(2).join('\0')];
-      if (q.name !== undefined && name !== q.name) continue;
       const row = parseJson<{ builder: string; hash: string }>(value);
       rows.push({ index: readU64(key, tail), builder: row.builder, source, platform: platform === '' ? null : platform, name, sha256: row.hash });
       if (rows.length >= limit) break;
     }
     return rows;
+  }
+
+  /** Rows for `source` and `name` on any platform, from the 'N' keys, then the values of their 'S' rows. */
+  private async lookupNameAnyPlatform(source: string, name: string, limit: number): Promise<LookupRow[]> {
+    const prefix = keys.byNameFirstPrefix(source, name);
+    const found: { row: IndexRow; index: number; n: number }[] = [];
+    for await (const key of this.db.keys({ ...prefixRange(prefix), limit })) {
+      // key: 'N' source 00 name 00 platform 00 u64 u16
+      const tail = key.length - 10;
+      const platform = dec.decode(key.subarray(prefix.length, tail - 1));
+      found.push({ row: { builder: '', source, platform: platform === '' ? null : platform, name, sha256: '' }, index: readU64(key, tail), n: key.readUInt16BE(tail + 8) });
+    }
+    const values = await this.db.getMany(found.map((f) => keys.byName(f.row, f.index, f.n)));
+    return found.map((f, i) => {
+      const value = values[i];
+      if (value === undefined) throw new LafsError('inconsistent', `lookup row of entry ${f.index} missing from the by-source index`);
+      const { builder, hash } = parseJson<{ builder: string; hash: string }>(value);
+      return { index: f.index, builder, source, platform: f.row.platform, name, sha256: hash };
+    });
+  }
+
+  // ---- layout upgrades ----
+
+  /** Whether upgradeLayout can bring a database of layout `version` to LAYOUT_VERSION. */
+  static canUpgrade(version: string): boolean {
+    return UPGRADABLE_LAYOUTS.includes(version);
+  }
+
+  /**
+   * Brings a database of an older layout to LAYOUT_VERSION. Call it before anything else uses
+   * the store. 1 -> 2: an 'N' row for every 'S' row, written in synced chunks, and `layout` set
+   * last; an interrupted upgrade leaves layout '1' and runs again from the start (puts are
+   * idempotent).
+   */
+  async upgradeLayout(from: string): Promise<void> {
+    if (!Store.canUpgrade(from)) throw new LafsError('io', `cannot upgrade a database of layout ${JSON.stringify(from)} to ${LAYOUT_VERSION}`);
+    let ops: Op[] = [];
+    for await (const key of this.db.keys(prefixRange(tag('S')))) {
+      // key: 'S' source 00 platform 00 name 00 u64 u16
+      const tail = key.length - 10;
+      const fields = dec.decode(key.subarray(1, tail - 1)).split('\0');
+      const row: IndexRow = { builder: '', source: fields[0]!, platform: fields[1] === '' ? null : fields[1]!, name: fields.slice(2).join('\0'), sha256: '' };
+      ops.push({ type: 'put', key: keys.byNameFirst(row, readU64(key, tail), key.readUInt16BE(tail + 8)), value: EMPTY });
+      if (ops.length >= 10_000) {
+        await this.db.batch(ops, { sync: false });
+        ops = [];
+      }
+    }
+    ops.push({ type: 'put', key: keys.meta('layout'), value: Buffer.from(LAYOUT_VERSION, 'utf8') });
+    await this.db.batch(ops, { sync: true });
   }
 
   // ---- the one write path ----
@@ -232,6 +309,7 @@ export class Store {
       e.rows.forEach((row, n) => {
         ops.push({ type: 'put', key: keys.byHash(Buffer.from(row.sha256, 'hex'), index, n), value: json({ builder: row.builder, source: row.source, platform: row.platform, name: row.name }) });
         ops.push({ type: 'put', key: keys.byName(row, index, n), value: json({ builder: row.builder, hash: row.sha256 }) });
+        ops.push({ type: 'put', key: keys.byNameFirst(row, index, n), value: EMPTY });
       });
     });
     for (const t of batch.tiles) ops.push({ type: 'put', key: keys.tile(t.level, t.index), value: buf(storedTile(t)) });

@@ -8,9 +8,9 @@
  * Tiles only grow by appending hashes, so a tile stored wider than a reader's tree size is cut to
  * the width that size implies: readers of an older checkpoint see exactly their tree.
  */
-import type { HashTile } from '../merkle/tiles.js';
+import { TILE_WIDTH, type HashTile } from '../merkle/tiles.js';
 import type { TileReader } from '../merkle/tile-source.js';
-import { HASH_SIZE } from '../merkle/hash.js';
+import { HASH_SIZE, type Hash } from '../merkle/hash.js';
 import { storedTile, type Store } from './store.js';
 
 export class TileCache {
@@ -55,6 +55,13 @@ export class TileCache {
     const bytes = await this.stored(level, index, need);
     return bytes === undefined || bytes.length < need ? undefined : bytes.subarray(0, need);
   };
+
+  /** The leaf hash at `index` from its level-0 tile, or undefined if the store has no tile that wide. */
+  async leafHashAt(index: number): Promise<Hash | undefined> {
+    const offset = index % TILE_WIDTH;
+    const hashes = await this.read(0, Math.floor(index / TILE_WIDTH), offset + 1);
+    return hashes?.slice(offset * HASH_SIZE, (offset + 1) * HASH_SIZE);
+  }
 
   /** Write-through after a durable batch. */
   update(tiles: readonly HashTile[]): void {

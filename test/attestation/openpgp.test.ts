@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import * as openpgp from 'openpgp';
-import { fingerprintOf, minimizePublicKey, normalizeFingerprint, readSignature, verifyDetached, type SignatureCheck } from '../../attestation/openpgp.js';
+import { canonicalSignature, fingerprintOf, minimizePublicKey, normalizeFingerprint, readSignature, verifyDetached, type SignatureCheck } from '../../attestation/openpgp.js';
 import { LafsError, type Checked } from '../../merkle/errors.js';
 import { GpgHome } from '../helpers/gpg.js';
 
@@ -140,6 +140,23 @@ test('readSignature: armored to binary, binary unchanged; junk, two packets and 
     t.true(error instanceof LafsError && error.code === 'bad-signature', String(error));
   }
   await t.throwsAsync(readSignature('-----BEGIN PGP SIGNATURE-----\n\nbroken\n-----END PGP SIGNATURE-----\n'), { instanceOf: LafsError });
+});
+
+test('canonicalSignature: gpg\'s old-format packet header becomes new-format with the shortest length; the body is untouched', async (t) => {
+  for (const fpr of [keys.ed, keys.rsa]) {
+    const raw = await gpg.sign(fpr, statement);
+    t.is(raw[0]! & 0xc0, 0x80, 'gpg writes an old-format header');
+    const lengthBytes = 1 << (raw[0]! & 0x03);
+    const body = raw.subarray(1 + lengthBytes);
+    const canonical = canonicalSignature(raw);
+    const header = body.length < 192 ? [0xc2, body.length] : [0xc2, ((body.length - 192) >> 8) + 192, (body.length - 192) & 0xff];
+    t.deepEqual(canonical, new Uint8Array([...header, ...body]));
+    t.deepEqual(canonicalSignature(canonical), canonical, 'idempotent');
+    ok(t, await verifyDetached(statement, canonical, await gpg.exportPublicKey(fpr)));
+  }
+  for (const bad of [new Uint8Array(0), enc.encode('junk'), await gpg.exportPublicKey(keys.ed)]) {
+    t.throws(() => canonicalSignature(bad), { instanceOf: LafsError });
+  }
 });
 
 test('fingerprintOf: lowercase primary fingerprint from armored or binary keys; junk is bad-key', async (t) => {
@@ -289,6 +306,14 @@ test('weak or unsupported material: SHA-1 data signature, RSA-1024, DSA, non-doc
   list.push(key.users[0]!.selfCertifications[0]!);
   rejected(t, await verifyDetached(statement, list.write() as Uint8Array, await gpg.exportPublicKey(keys.ed)), /not a document signature/);
   rejected(t, await verifyDetached(statement, await gpg.sign(keys.ed, statement), await gpg.exportPublicKey(keys.ed), { now: at('2001-01-01T00:00:00Z') }), /in the future/);
+});
+
+test('RSA above 4096 bits is refused, with the size in the reason', async (t) => {
+  // openpgp.js makes keys gpg will not (gpg stops at 4096 without --enable-large-rsa).
+  const { privateKey, publicKey } = await openpgp.generateKey({ type: 'rsa', rsaBits: 4608, userIDs: [{ name: 'Large', email: 'large@example.org' }], date: new Date(Date.now() - 3_600_000), format: 'object' });
+  const signature = await openpgp.sign({ message: await openpgp.createMessage({ binary: statement }), signingKeys: privateKey, detached: true, format: 'binary' });
+  const result = await verifyDetached(statement, signature as Uint8Array, publicKey.write());
+  rejected(t, result, /primary key is RSA 4608 bits, above the 4096-bit maximum/);
 });
 
 test('the node:crypto engine and openpgp.js agree on gpg signatures of every key type, good and tampered', async (t) => {

@@ -55,6 +55,37 @@ test('buildLeaf: a signed statement becomes a leaf that decodes, views and verif
   }
 });
 
+/** The body of a one-packet binary signature with a new-format header (as openpgp.js writes it). */
+function packetBody(sig: Uint8Array): Uint8Array {
+  if ((sig[0]! & 0xc0) !== 0xc0) throw new Error('expected a new-format header');
+  const first = sig[1]!;
+  const headerLength = first < 192 ? 2 : first < 224 ? 3 : 6;
+  return sig.subarray(headerLength);
+}
+/** Tag 2 (signature) framed in the old format with a 1-, 2- or 4-octet length, or the new format with a 5-octet length. */
+function frame(body: Uint8Array, how: 'old1' | 'old2' | 'old4' | 'new5'): Uint8Array {
+  const n = body.length;
+  const be = (bytes: number) => Array.from({ length: bytes }, (_, i) => Math.floor(n / 256 ** (bytes - 1 - i)) % 256);
+  const header = { old1: [0x88, ...be(1)], old2: [0x89, ...be(2)], old4: [0x8a, ...be(4)], new5: [0xc2, 0xff, ...be(4)] }[how];
+  return new Uint8Array([...header, ...body]);
+}
+
+test('buildLeaf: one signature in any packet framing gives one leaf, with the signature in new-format framing', async (t) => {
+  const text = statement;
+  const signature = (await signDetached(alice, text, false)) as Uint8Array;
+  const body = packetBody(signature);
+  t.true(body.length < 256, 'an Ed25519 signature fits a 1-octet old-format length');
+  const { bytes, leaf } = await buildLeaf({ kind: 'lafs-attestation/v1', signed: enc(text), signature, publicKey: alice.publicKey });
+  t.deepEqual(leaf.signature, signature, 'openpgp.js already writes the canonical framing');
+  for (const how of ['old1', 'old2', 'old4', 'new5'] as const) {
+    const reframed = frame(body, how);
+    const built = await buildLeaf({ kind: 'lafs-attestation/v1', signed: enc(text), signature: reframed, publicKey: alice.publicKey });
+    t.deepEqual(built.bytes, bytes, how);
+    t.deepEqual(built.leaf.signature, signature, how);
+    t.true((await verifyLeaf(decodeLeaf(built.bytes))).ok, how);
+  }
+});
+
 test('buildLeaf is deterministic: armored or binary signature and key give the same bytes', async (t) => {
   const text = statement;
   const binarySig = (await signDetached(alice, text, false)) as Uint8Array;

@@ -200,3 +200,19 @@ test('property: any byte change in a real sums file parses or fails with bad-sum
     { numRuns: 500 },
   );
 });
+
+test('viewSums with platforms derived earlier uses them, applies the rules to them, and refuses a list that does not fit', (t) => {
+  const parsed = parseSums(enc(`${H1}  foo-a.tar.gz\n${H2}  foo-b.tar.gz\n`));
+  // A pattern that would take forever on these names: it must not run when `derived` is given.
+  const claims = validateClaims({ source: SRC, platformRegex: '^(?<platform>(a|aa)+)+$' });
+  const view = viewSums(parsed, claims, 1, ['linux', null]);
+  t.deepEqual(view.artifacts.map((a) => a.platform), ['linux', null]);
+  t.deepEqual(view.flags, ['no-platform: foo-b.tar.gz']);
+  t.deepEqual(viewSums(parsed, claims, 1, ['a b', 'ok']).flags, ['bad-platform: foo-a.tar.gz']);
+  for (const derived of [['linux'], ['linux', null, null], ['linux', 7]]) {
+    const e = t.throws(() => viewSums(parsed, claims, 1, derived), { instanceOf: LafsError });
+    t.is(e?.code, 'bad-request');
+  }
+  // Without a platformRegex the label is the platform, whatever `derived` says.
+  t.deepEqual(viewSums(parsed, { source: SRC, platform: 'win64' }, 1, ['x', 'y']).artifacts.map((a) => a.platform), ['win64', 'win64']);
+});

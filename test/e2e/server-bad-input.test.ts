@@ -46,6 +46,12 @@ async function cases(): Promise<Case[]> {
   const sigOver = async (signer: TestBuilder, data: string) => b64((await signDetached(signer, data)) as Uint8Array);
   const badStatement = 'lafs-attestation/v1\nsource sha256:XYZ\nplatform x86_64-linux-gnu\n';
   const notSums = 'this is not a checksum line\n';
+  // A small, validly signed sha256sums body whose claims the rows below replace. Deep nesting is
+  // written as text: JSON.stringify would recurse as deep as the value.
+  const sums = await sumsBody(alice, `${'c'.repeat(64)}  pkg-1.0.tar.gz\n`, { source: `sha256:${'a'.repeat(64)}`, platform: 'win64' });
+  const withClaims = (claimsJson: string) => raw(`${JSON.stringify({ ...sums, claims: undefined }).slice(0, -1)},"claims":${claimsJson}}`);
+  const deep = (depth: number, open: string, inner: string, close: string) => open.repeat(depth) + inner + close.repeat(depth);
+  const source = JSON.stringify(`sha256:${'a'.repeat(64)}`);
 
   return [
     // ---- submissions: the body ----
@@ -78,6 +84,23 @@ async function cases(): Promise<Case[]> {
     ['claims with platform and platformRegex', post({ ...guixBody(guix), claims: { source: guix.source, platform: 'win64', platformRegex: '(?<platform>.*)' } }), 400, 'bad-request'],
     ['claims with a bad source', post({ ...guixBody(guix), claims: { source: 'md5:abc', platform: 'win64' } }), 400, 'bad-request'],
     ['guix sums with one byte changed', post({ ...guixBody(guix), sums: b64(tampered) }), 400, 'bad-signature'],
+    // ---- submissions: claims of every wrong shape, checked before anything reaches a worker ----
+    ['claims: an array nested 100k deep', withClaims(deep(100_000, '[', '', ']')), 400, 'bad-request'],
+    ['claims: an object nested 40k deep', withClaims(deep(40_000, '{"a":', '0', '}')), 400, 'bad-request'],
+    ['claims.platform nested 100k deep', withClaims(`{"source":${source},"platform":${deep(100_000, '[', '', ']')}}`), 400, 'bad-request'],
+    ['claims with an unknown field nested 100k deep', withClaims(`{"source":${source},"platform":"win64","x":${deep(100_000, '[', '', ']')}}`), 400, 'bad-request'],
+    ['claims.platformRegex of 200 KB', post({ ...sums, claims: { source: `sha256:${'a'.repeat(64)}`, platformRegex: `(?<platform>${'a'.repeat(200_000)})` } }), 400, 'bad-request'],
+    ['claims.platform of 200 KB', post({ ...sums, claims: { source: `sha256:${'a'.repeat(64)}`, platform: 'a'.repeat(200_000) } }), 400, 'bad-request'],
+    ['claims.source of 200 KB', post({ ...sums, claims: { source: `sha256:${'a'.repeat(200_000)}`, platform: 'win64' } }), 400, 'bad-request'],
+    ['claims with 10k unknown fields', post({ ...sums, claims: Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`k${i}`, i])) }), 400, 'bad-request'],
+    ['claims: a string', post({ ...sums, claims: 'win64' }), 400, 'bad-request'],
+    ['claims: null', post({ ...sums, claims: null }), 400, 'bad-request'],
+    ['claims: an array', post({ ...sums, claims: [`sha256:${'a'.repeat(64)}`, 'win64'] }), 400, 'bad-request'],
+    ['claims.source a number', post({ ...sums, claims: { source: 42, platform: 'win64' } }), 400, 'bad-request'],
+    ['claims.source an array', post({ ...sums, claims: { source: [`sha256:${'a'.repeat(64)}`], platform: 'win64' } }), 400, 'bad-request'],
+    ['claims.platform a number', post({ ...sums, claims: { source: `sha256:${'a'.repeat(64)}`, platform: 64 } }), 400, 'bad-request'],
+    ['claims.platformRegex an object', post({ ...sums, claims: { source: `sha256:${'a'.repeat(64)}`, platformRegex: { source: '(?<platform>.*)' } } }), 400, 'bad-request'],
+    ['claims with neither platform nor platformRegex', post({ ...sums, claims: { source: `sha256:${'a'.repeat(64)}` } }), 400, 'bad-request'],
     ['a file that is not sha256sums', post(await sumsBody(alice, notSums, { source: `sha256:${'a'.repeat(64)}`, platform: 'win64' })), 400, 'bad-sums'],
     // ---- reads: entries and proofs ----
     ['entry index not a number', get('/v1/entries/abc'), 400, 'bad-request'],
@@ -134,6 +157,7 @@ test('each bad request gets its 4xx status and error code, and nothing is writte
     t.is(answer.status, status, `${name}: status (${answer.text})`);
     t.is(answer.body?.error, code, `${name}: error code (${answer.text})`);
     t.true(typeof answer.body?.message === 'string' && answer.body.message.length > 0, `${name}: message`);
+    if (name.startsWith('claims')) t.regex(answer.body?.message ?? '', /\bclaims\b/, `${name}: the message names the claims field`);
     t.true((answer.headers.get('content-type') ?? '').startsWith('application/json'), `${name}: JSON`);
   }
   t.is((await request(`${server.url}/checkpoint`)).text, before, 'the log did not change');

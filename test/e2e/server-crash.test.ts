@@ -3,6 +3,8 @@
  * Every acknowledged entry must be there with identical bytes, every checkpoint handed out must be
  * a prefix of the reopened log (consistency proof), the stored tiles must give the stored root,
  * and submissions must continue (re-sending a written-but-unacknowledged entry is idempotent).
+ * The indexes agree with the leaves too: re-sending an acknowledged entry answers its own index,
+ * and its leaf hash and artifact hashes and names look it up there.
  */
 import test from 'ava';
 import { nodeSha256 } from '../../attestation/node-crypto.js';
@@ -64,7 +66,28 @@ async function checkReopened(t: import('ava').ExecutionContext, server: RunningS
     const proof = await request(`${server.url}/v1/proof/consistency?from=${size}&to=${cp.size}`);
     t.deepEqual(verifyConsistency(size, cp.size, proof.body.proof.map(b64), old.root, cp.root, nodeSha256), { ok: true }, `checkpoint ${size} is a prefix`);
   }
+  await checkIndexes(t, server, acks);
   return cp.size;
+}
+
+/** The leaf-hash rows and lookup rows of the reopened store point each acknowledged entry at its own index. */
+async function checkIndexes(t: import('ava').ExecutionContext, server: RunningServer, acks: Ack[]): Promise<void> {
+  const enc = (s: string) => encodeURIComponent(s);
+  for (const a of acks) {
+    const again = await postEntry(server.url, a.body);
+    t.is(again.status, 200, `resubmitting entry ${a.index}: ${again.text}`);
+    t.is(again.body?.index, a.index, 'resubmission answers the acknowledged index');
+    const byLeafHash = await request(`${server.url}/v1/proof/inclusion?leafHash=${enc(Buffer.from(a.leafHash).toString('base64'))}`);
+    t.is(byLeafHash.body?.index, a.index, `leaf hash of entry ${a.index}`);
+    const text = a.body.statement as string;
+    const source = /^source (\S+)$/m.exec(text)![1]!;
+    for (const [, hash, name] of text.matchAll(/^artifact sha256:([0-9a-f]{64}) (.+)$/gm)) {
+      const byHash = await request(`${server.url}/v1/lookup?hash=sha256:${hash}`);
+      t.deepEqual(byHash.body?.entries?.map((e: { index: number }) => e.index), [a.index], `lookup by hash of entry ${a.index}`);
+      const byName = await request(`${server.url}/v1/lookup?source=${enc(source)}&name=${enc(name!)}`);
+      t.deepEqual(byName.body?.entries?.map((e: { index: number; hash: string }) => [e.index, e.hash]), [[a.index, `sha256:${hash}`]], `lookup by name of entry ${a.index}`);
+    }
+  }
 }
 
 test('SIGKILL mid-stream loses no acknowledged entry and leaves a consistent store, twice', async (t) => {

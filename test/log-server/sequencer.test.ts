@@ -16,7 +16,7 @@ import { tileHashSource } from '../../merkle/tile-source.js';
 import { LogReader } from '../../log-server/reader.js';
 import { Sequencer, type Submission } from '../../log-server/sequencer.js';
 import { CheckpointSigner } from '../../log-server/signer.js';
-import { Store } from '../../log-server/store.js';
+import { Store, keys } from '../../log-server/store.js';
 import { TileCache } from '../../log-server/tile-cache.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -137,6 +137,64 @@ test('the reader serves tiles and bundles only under the checkpoint, partial pre
   await t.throwsAsync(log.reader.inclusionProof(260, 260), { instanceOf: LafsError, message: /index 260/ });
   t.throws(() => log.reader.treeSize(261), { instanceOf: LafsError });
   await t.throwsAsync(log.reader.consistencyProof(0, 5), { instanceOf: LafsError });
+  await log.sequencer.close();
+  await log.store.close();
+});
+
+test('a batch that reached the store although its write reported failure is resumed after, never overwritten', async (t) => {
+  const dir = tempDir();
+  const log = await openLog(dir);
+  await Promise.all(Array.from({ length: 300 }, () => log.sequencer.submit(submission(new Uint8Array(randomBytes(32))))));
+  const realCommit = log.store.commit.bind(log.store);
+  let failures = 1;
+  log.store.commit = async (...args) => {
+    await realCommit(...args); // the batch is written...
+    if (failures-- > 0) throw new Error('fsync reported EIO after the write (simulated)'); // ...but reported lost
+  };
+  const ghosts = Array.from({ length: 10 }, (_, i) => new Uint8Array(randomBytes(32 + i)));
+  const failed = await Promise.allSettled(ghosts.map((l, i) => log.sequencer.submit(submission(l, i))));
+  t.true(failed.every((r) => r.status === 'rejected' && r.reason instanceof LafsError && r.reason.code === 'unavailable'));
+  t.is(log.sequencer.state.size, 310, 'the state is what the store holds');
+
+  const later = await log.sequencer.submit(submission(new Uint8Array(randomBytes(32))));
+  t.is(later.index, 310, 'the next entry goes after the batch that reached the store');
+  // Every leaf of that batch is where its leaf-hash row says, and a retry is idempotent.
+  for (const leaf of ghosts) {
+    const again = await log.sequencer.submit(submission(leaf));
+    t.false(again.created);
+    t.true(again.index >= 300 && again.index < 310);
+    t.deepEqual(Buffer.from((await log.store.leaf(again.index))!), Buffer.from(leaf));
+    t.is(await log.reader.indexOf(leafHash(leaf, nodeSha256)), again.index);
+  }
+  const rows = await log.store.lookupName({ source: `sha256:${'0'.repeat(63)}3` }, 1000);
+  for (const r of rows.filter((r) => r.index >= 300)) t.is(r.index, (await log.reader.indexOf(leafHash(ghosts[3]!, nodeSha256)))!);
+  // The tree, the tiles and the checkpoint agree.
+  const cp = verifyCheckpoint(log.sequencer.state.checkpoint, parseVerifierKey(log.signer.verifierKey, nodeEd25519));
+  if (!cp.ok) return t.fail(cp.reason);
+  t.is(cp.value.checkpoint.size, 311);
+  t.deepEqual(Buffer.from(await rootAt(311, tileHashSource(311, log.tiles.read, nodeSha256), nodeSha256)), Buffer.from(cp.value.checkpoint.root));
+  await log.sequencer.close();
+  await log.store.close();
+  const reopened = await openLog(dir);
+  t.is(reopened.sequencer.state.size, 311);
+  await reopened.sequencer.close();
+  await reopened.store.close();
+});
+
+test('a leaf-hash row that does not match the tree is not believed', async (t) => {
+  const dir = tempDir();
+  const log = await openLog(dir);
+  const leaves = Array.from({ length: 5 }, () => new Uint8Array(randomBytes(32)));
+  for (const l of leaves) await log.sequencer.submit(submission(l));
+  // A stale row (as an older server could leave behind): it points at an index holding another leaf.
+  const stray = new Uint8Array(randomBytes(32));
+  const db = (log.store as unknown as { db: { put(k: Buffer, v: Buffer, o: object): Promise<void> } }).db;
+  await db.put(keys.leafHash(leafHash(stray, nodeSha256)), Buffer.from([0, 0, 0, 0, 0, 0, 0, 2]), { sync: true });
+  t.is(await log.reader.indexOf(leafHash(stray, nodeSha256)), undefined);
+  const r = await log.sequencer.submit(submission(stray));
+  t.deepEqual([r.index, r.created], [5, true], 'logged as new, not mistaken for entry 2');
+  t.is(await log.reader.indexOf(leafHash(stray, nodeSha256)), 5);
+  t.is(await log.reader.indexOf(leafHash(leaves[2]!, nodeSha256)), 2);
   await log.sequencer.close();
   await log.store.close();
 });

@@ -20,6 +20,8 @@ test('serveConfig: defaults, and every bad option is a usage error naming it', (
   t.regex(c.origin, /\/lafs-log$/);
   t.is(c.rateLimit, 20);
   t.is(c.workers, 4);
+  t.is(c.inflightBytes, 64 * 1024 * 1024);
+  t.is(serveConfig({ inflightBytes: '262144' }, 1).inflightBytes, 262144);
   t.true(c.dataDir.endsWith('/data'));
   t.is(serveConfig({ port: '0', rateLimit: '0' }, 1).port, 0);
   for (const [raw, name] of [
@@ -32,6 +34,8 @@ test('serveConfig: defaults, and every bad option is a usage error naming it', (
     [{ origin: 'a+b' }, '--origin'],
     [{ host: 'a b' }, '--host'],
     [{ workers: '0' }, '--workers'],
+    [{ inflightBytes: '262143' }, '--inflight-bytes'],
+    [{ inflightBytes: '64MiB' }, '--inflight-bytes'],
   ] as const) {
     const e = t.throws(() => serveConfig(raw, 2), { instanceOf: LafsError });
     t.is(e?.code, 'usage');
