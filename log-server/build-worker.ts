@@ -60,18 +60,11 @@ function transferable(...views: Uint8Array[]): ArrayBuffer[] {
   return views.flatMap((v) => (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.buffer instanceof ArrayBuffer ? [v.buffer] : []));
 }
 
-const buildLeafOnce = (request: BuildRequest) => buildLeaf(request);
-
 async function handle(request: BuildRequest): Promise<BuildReply> {
   const started = performance.now();
   try {
-    const { bytes, verified } = await buildLeafOnce(request).catch((e: unknown) => {
-      // attestation/ bounds platformRegex matching by a wall-clock budget; on a machine with more
-      // runnable threads than cores a thread can stall past it with a harmless pattern. One retry
-      // separates a stall from a pattern that is really too slow (which fails again and is rejected).
-      if (e instanceof LafsError && e.code === 'bad-request' && e.message.startsWith('claims.platformRegex: matching the file names took over')) return buildLeafOnce(request);
-      throw e;
-    });
+    // A thread that stalls past the platformRegex budget on a loaded machine is retried inside attestation/platform-regex.ts.
+    const { bytes, verified } = await buildLeaf(request);
     return { ok: true, bytes, leafHash: leafHash(bytes, nodeSha256), view: verified.view, signature: verified.signature, verifyMs: performance.now() - started };
   } catch (e) {
     if (e instanceof LafsError) return { ok: false, code: e.code, message: e.message };
