@@ -81,6 +81,10 @@ const bad: [Program, string[], RegExp][] = [
   ['lafs-verify', [join(dir, 'missing.tar.gz'), '--log', 'http://127.0.0.1:9', '--vkey', VKEY, '--trust', keys], /no such file or directory: .*missing\.tar\.gz/],
   ['lafs-verify', [file, '--bundle', join(dir, 'missing.json'), '--vkey', VKEY, '--trust', keys], /--bundle .*missing\.json: no such file/],
   ['lafs-verify', [file, '--log', 'http://127.0.0.1:9', '--vkey', VKEY, '--trust', keys, '--frobnicate'], /unknown option '--frobnicate'/],
+  // Near misses: commander's "(Did you mean ...?)" suggestion stays on the reason's line.
+  ['lafs-verify', [file, '--log', 'http://127.0.0.1:9', '--vkey', VKEY, '--trust', keys, '--treshold', '3'], /unknown option '--treshold' \(Did you mean --threshold\?\)\n$/],
+  ['lafs', ['keygen', '--name', 'A <a@example.org>', '--out', join(dir, 'k'), '--froce'], /unknown option '--froce' \(Did you mean --force\?\)\n$/],
+  ['lafs', ['attset'], /unknown command 'attset' \(Did you mean attest\?\)\n$/],
 ];
 
 for (const [program, args, reason] of bad) {
