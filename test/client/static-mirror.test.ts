@@ -234,6 +234,35 @@ test('a truncated hash tile is inconsistent; a missing one is unavailable with a
   t.regex(err2!.message, /404 not found, but the checkpoint covers this tile/);
 });
 
+test('a bad tile does not stick: once the mirror serves the right bytes again, the same client reads them afresh', async (t) => {
+  const { srv } = await tamperable();
+  const count = (path: string) => srv.requests.filter((r) => r === `/${path}`).length;
+  const cases: [string, string, number, (file: string) => void][] = [
+    ['tampered hash tile', tilePath({ kind: 'hash', level: 0, index: 1, width: 256 }), 261, (f) => flipByte(f, 100)],
+    ['truncated hash tile', tilePath({ kind: 'hash', level: 0, index: 0, width: 256 }), 7, (f) => writeFileSync(f, readFileSync(f).subarray(0, 8000))],
+    ['tampered entry bundle', tilePath({ kind: 'entries', index: 1, width: 256 }), 259, (f) => flipByte(f, 4)],
+  ];
+  for (const [name, path, index, spoil] of cases) {
+    const c = client(srv.url);
+    const file = join(srv.dir, path);
+    const good = readFileSync(file);
+    spoil(file);
+    const err = await t.throwsAsync(drain(c, index, index + 1), { instanceOf: LafsError }, name);
+    t.is(err!.code, 'inconsistent', name);
+    writeFileSync(file, good); // the mirror recovers
+    const before = count(path);
+    await t.notThrowsAsync(drain(c, index, index + 1), name);
+    t.is(count(path), before + 1, `${name}: fetched again, not served from the cache`);
+  }
+  // Verified full tiles are cached: reading the same entries again costs no request for the full bundle.
+  const c = client(srv.url);
+  const bundle = tilePath({ kind: 'entries', index: 1, width: 256 });
+  await drain(c, 300, 301);
+  const before = count(bundle);
+  await drain(c, 310, 311);
+  t.is(count(bundle), before, 'the verified entry bundle came from the cache');
+});
+
 test('a mirror without the partial tiles falls back to full tiles (a mirror taken later)', async (t) => {
   // The later mirror holds the big tree; the client checks a checkpoint of 600 leaves against its full tiles.
   const earlier = await staticLog(bigLeaves.slice(0, 600));
