@@ -78,6 +78,24 @@ async function checkAgainstRemembered(client: LogClient, cp: VerifiedCheckpoint,
   }
 }
 
+/**
+ * Saves `cp` as the remembered checkpoint. Another run may have remembered a newer one meanwhile
+ * (saving never moves backwards): then ours must be a prefix of it, or the log showed two runs two
+ * histories.
+ */
+async function remember(client: LogClient, cp: VerifiedCheckpoint, env: NodeJS.ProcessEnv): Promise<void> {
+  const saved = await saveCheckpoint({ origin: cp.checkpoint.origin, size: cp.checkpoint.size, root: toBase64(cp.checkpoint.root), note: cp.note }, env);
+  if (saved.status === 'saved') return;
+  const other = saved.current;
+  if (saved.status === 'conflict') throw new LogFailure(`the log's checkpoint of size ${other.size} has root ${toBase64(cp.checkpoint.root)}, but another run remembered root ${other.root} for the same size (${saved.file}): the log forked its history`);
+  try {
+    await client.proveConsistency(cp.checkpoint, rememberedAsCheckpoint(other));
+  } catch (error) {
+    if (isLogFailure(error)) throw new LogFailure(`the log's checkpoint (size ${cp.checkpoint.size}) is not consistent with the newer one another run remembered (size ${other.size}, ${saved.file}): the log forked its history (${error.message})`);
+    throw error;
+  }
+}
+
 function offlineConsistency(cp: Checkpoint, remembered: RememberedCheckpoint | null, warnings: string[]): Consistency {
   if (!remembered) return 'unchecked-offline';
   if (remembered.size === cp.size) {
@@ -152,9 +170,7 @@ export async function verifyArtifact(options: VerifyArtifactOptions): Promise<Ve
       const checked = await verifyBundle(bundle, verifier);
       if (!checked.ok) throw new LogFailure(`evidence from ${options.log} does not verify: ${checked.reason}`);
       verified = checked.value;
-      if (consistency !== 'older-than-remembered') {
-        await saveCheckpoint({ origin: cp.checkpoint.origin, size: cp.checkpoint.size, root: toBase64(cp.checkpoint.root), note: cp.note }, env);
-      }
+      if (consistency !== 'older-than-remembered') await remember(client, cp, env);
     }
     const state: LogState = { origin: verified.checkpoint.origin, size: verified.checkpoint.size, root: toBase64(verified.checkpoint.root), consistency, rememberedSize: remembered?.size ?? null };
     const attestations = attestationsOf(verified.entries.map((e) => ({ index: e.index, builder: e.signature.builder, source: e.view.source, artifacts: e.view.artifacts })));
