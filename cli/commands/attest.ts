@@ -10,7 +10,7 @@ import { basename } from 'node:path';
 import { serializeStatement, type Artifact } from '../../attestation/statement.js';
 import { usageError } from '../errors.js';
 import { sha256File } from '../hash-file.js';
-import { exportGpgPublicKey, signWithGpg, signWithKeyFile } from '../sign.js';
+import { openGpgSigner, signWithKeyFile } from '../sign.js';
 import { examples, urlArg } from '../program.js';
 import { proofPathFor, reportSubmission, saveReceipt, submitStatement } from './submit.js';
 
@@ -36,6 +36,8 @@ export async function attest(files: readonly string[], opts: AttestOptions): Pro
     names.set(name, file);
   }
 
+  // An unknown or ambiguous --gpg KEYID is refused before any (possibly huge) file is hashed.
+  const gpgSigner = opts.gpg !== undefined ? await openGpgSigner(opts.gpg) : undefined;
   const source = opts.source ?? `sha256:${await sha256File(opts.sourceArchive!)}`;
   const artifacts: Artifact[] = [];
   for (const [name, file] of [...names].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
@@ -50,8 +52,8 @@ export async function attest(files: readonly string[], opts: AttestOptions): Pro
     signature = signed.signature;
     publicKey = async () => signed.publicKey;
   } else {
-    signature = await signWithGpg(statement, opts.gpg!);
-    publicKey = () => exportGpgPublicKey(opts.gpg!);
+    signature = await gpgSigner!.sign(statement);
+    publicKey = gpgSigner!.publicKey;
   }
   const prefix = opts.out ?? `lafs-${opts.platform}`;
   const statementFile = `${prefix}.statement`;
