@@ -17,21 +17,16 @@ export function openLog(options: LogOptions, command: string): LogClient {
   return new LogClient({ url: options.log, verifierKey: options.vkey });
 }
 
-/** For read-only commands: use --vkey, or fetch GET /v1/log and warn that the key is unpinned. */
+/**
+ * For read-only commands: use --vkey, or ask the log server for its key (GET /v1/log through the
+ * client's transport: timeouts, retries) and warn that it is unpinned. A static mirror cannot tell
+ * its key; the client's error says to pass --vkey.
+ */
 export async function openLogForReading(options: LogOptions, command: string): Promise<LogClient> {
   if (options.vkey || !options.log) return openLog(options, command);
-  const url = `${options.log}/v1/log`;
-  let verifierKey: unknown;
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    verifierKey = ((await response.json()) as { verifierKey?: unknown }).verifierKey;
-  } catch (error) {
-    throw new LafsError('unavailable', `${url}: ${(error as Error).message}; pass --vkey to read a mirror`, { cause: error });
-  }
-  if (typeof verifierKey !== 'string') throw new LafsError('unavailable', `${url} did not give a verifierKey; pass --vkey`);
-  process.stderr.write(`${command}: warning: using the verifier key the log itself reports (${verifierKey}); pass --vkey to pin it\n`);
-  return new LogClient({ url: options.log, verifierKey });
+  const info = await LogClient.logInfo(options.log);
+  process.stderr.write(`${command}: warning: using the verifier key the log itself reports (${info.verifierKey}); pass --vkey to pin it\n`);
+  return new LogClient({ url: options.log, verifierKey: info.verifierKey });
 }
 
 /** The package version, for --version. */
