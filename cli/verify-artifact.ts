@@ -17,7 +17,7 @@ import { nodeEd25519 } from '../attestation/node-crypto.js';
 import { loadCheckpoint, saveCheckpoint, type RememberedCheckpoint } from './config.js';
 import { fromBase64Strict, toBase64 } from './encoding.js';
 import { ExitCode, isLogFailure } from './errors.js';
-import { gatherBundle } from './gather.js';
+import { gatherBundle, type SearchMethod } from './gather.js';
 import { sha256File } from './hash-file.js';
 import { parseBundle, verifyBundle, type ProofBundle, type VerifiedBundle } from './proof-bundle.js';
 import { loadTrust, type TrustSet } from './trust.js';
@@ -35,6 +35,8 @@ export interface VerifyArtifactOptions {
   platform?: string;
   name?: string;
   bundle?: string;
+  /** Read every log entry instead of the server's lookup index (the fallback on a static mirror). */
+  scan?: boolean;
   env?: NodeJS.ProcessEnv;
   /** Progress bar target while hashing (null: none). */
   progress?: NodeJS.WriteStream | null;
@@ -43,7 +45,10 @@ export interface VerifyArtifactOptions {
 /** How the checkpoint relates to the one remembered from earlier runs. */
 export type Consistency = 'first-use' | 'same' | 'extends' | 'older-than-remembered' | 'unchecked-offline';
 
-export interface LogState { origin: string; size: number; root: string; consistency: Consistency; rememberedSize: number | null }
+/** How the entries were found: the server's lookup index, a scan of every entry, or an offline bundle. */
+export type Search = SearchMethod | 'bundle';
+
+export interface LogState { origin: string; size: number; root: string; consistency: Consistency; rememberedSize: number | null; search: Search }
 
 export type VerifyArtifactResult =
   | { kind: 'verdict'; exitCode: 0 | 3 | 4; sha256: string; verdict: Verdict; log: LogState; trust: TrustSet; entries: number; warnings: string[] }
@@ -138,6 +143,7 @@ export async function verifyArtifact(options: VerifyArtifactOptions): Promise<Ve
     let verified: VerifiedBundle;
     let consistency: Consistency;
     let remembered: RememberedCheckpoint | null;
+    let search: Search = 'bundle';
     if (options.bundle !== undefined) {
       const bundle = await readBundleFile(options.bundle);
       const checked = await verifyBundle(bundle, verifier);
@@ -160,19 +166,20 @@ export async function verifyArtifact(options: VerifyArtifactOptions): Promise<Ve
       remembered = await loadCheckpoint(cp.checkpoint.origin, env);
       consistency = await checkAgainstRemembered(client, cp, remembered);
       if (consistency === 'older-than-remembered') warnings.push(`the log served a checkpoint (size ${cp.checkpoint.size}) older than one verified earlier (size ${remembered!.size}); entries logged since may be missing`);
-      let bundle: ProofBundle;
+      let bundle: ProofBundle & { search: SearchMethod };
       try {
-        bundle = await gatherBundle(client, cp, { hash: `sha256:${sha256}` }, { source: options.source, platform: options.platform, name: options.name });
+        bundle = await gatherBundle(client, cp, { hash: `sha256:${sha256}` }, { source: options.source, platform: options.platform, name: options.name }, { scan: options.scan ?? false });
       } catch (error) {
         if (isLogFailure(error)) throw new LogFailure(`an entry from ${options.log} does not verify: ${error.message}`);
         throw error;
       }
+      search = bundle.search;
       const checked = await verifyBundle(bundle, verifier);
       if (!checked.ok) throw new LogFailure(`evidence from ${options.log} does not verify: ${checked.reason}`);
       verified = checked.value;
       if (consistency !== 'older-than-remembered') await remember(client, cp, env);
     }
-    const state: LogState = { origin: verified.checkpoint.origin, size: verified.checkpoint.size, root: toBase64(verified.checkpoint.root), consistency, rememberedSize: remembered?.size ?? null };
+    const state: LogState = { origin: verified.checkpoint.origin, size: verified.checkpoint.size, root: toBase64(verified.checkpoint.root), consistency, rememberedSize: remembered?.size ?? null, search };
     const attestations = attestationsOf(verified.entries.map((e) => ({ index: e.index, builder: e.signature.builder, source: e.view.source, artifacts: e.view.artifacts })));
     const verdict = decide(attestations, { trusted: new Set(trust.keys()), threshold: options.threshold }, {
       sha256,
