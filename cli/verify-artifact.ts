@@ -145,6 +145,9 @@ export async function verifyArtifact(options: VerifyArtifactOptions): Promise<Ve
     let remembered: RememberedCheckpoint | null;
     let search: Search = 'bundle';
     if (options.bundle !== undefined) {
+      // Offline means offline: the log is not contacted, and saying so beats silently ignoring the option.
+      if (options.log !== undefined) warnings.push(`--log ${options.log} is ignored with --bundle: verified offline, from the bundle only`);
+      if (options.scan) warnings.push('--scan is ignored with --bundle: verified offline, from the bundle only');
       const bundle = await readBundleFile(options.bundle);
       const checked = await verifyBundle(bundle, verifier);
       if (!checked.ok) throw new LogFailure(`${options.bundle}: ${checked.reason}`);

@@ -12,7 +12,7 @@ import { usageError } from '../errors.js';
 import { sha256File } from '../hash-file.js';
 import { openGpgSigner, signWithKeyFile } from '../sign.js';
 import { examples, urlArg } from '../program.js';
-import { proofPathFor, reportSubmission, saveReceipt, submitStatement } from './submit.js';
+import { proofPathFor, saveAndReport, submitStatement } from './submit.js';
 
 interface AttestOptions {
   source?: string; sourceArchive?: string; platform: string; key?: string; gpg?: string;
@@ -97,8 +97,6 @@ and saves the inclusion proof as PREFIX.statement.tlog-proof.`)
         return;
       }
       const result = await submitStatement({ log: opts.log!, vkey: opts.vkey!, statement: Buffer.from(made.statement).toString('utf8'), signature: made.signature, publicKey: await made.publicKey() }, 'attest');
-      const proofFile = proofPathFor(made.statementFile);
-      await saveReceipt(result, proofFile);
-      reportSubmission(result, proofFile, opts.json ?? false);
+      await saveAndReport(result, proofPathFor(made.statementFile), opts.json ?? false);
     });
 }

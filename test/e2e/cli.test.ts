@@ -193,6 +193,11 @@ test.serial('lafs get, proof and submit (idempotent) against the live log', asyn
   const receiptIndex = /^index (\d+)$/m.exec(readFileSync(join(work, 'Alice-x86_64.statement.tlog-proof'), 'utf8'))![1];
   t.regex(again.stdout, new RegExp(`^index ${receiptIndex}\nleaf-hash [A-Za-z0-9+/]{43}=\nbuilder ${keys.Alice!.fingerprint}\nalready logged`));
   ok(t, await lafs(['get', ...logArgs(), '--index', '999']), 2);
+  // The receipt cannot be written: the entry is logged anyway, the result is printed, and the error says how to get the receipt.
+  const unsaved = await lafs(['submit', ...logArgs(), '--statement', join(work, 'Alice-x86_64.statement'), '--signature', join(work, 'Alice-x86_64.statement.asc'), '--public-key', join(keys.Alice!.dir, 'public-key.asc'), '--proof-out', join(work, 'no-such-dir', 'r.tlog-proof')]);
+  ok(t, unsaved, 2);
+  t.regex(unsaved.stdout, new RegExp(`^index ${receiptIndex}\n`));
+  t.regex(unsaved.stderr, new RegExp(`logged as index ${receiptIndex}, but the receipt could not be saved to .*no-such-dir.*lafs proof --index ${receiptIndex}`));
 });
 
 test.serial('against a static tile mirror: get, proof and proof --size work from tiles; lafs-verify scans and gives the verdict the server gives', async (t) => {
@@ -266,6 +271,12 @@ test.serial('bundle, then offline verification with the server stopped; any flip
   ok(t, passed, 0);
   t.regex(passed.stdout, /^VERIFIED/);
   ok(t, await offline(armApp, armBundle, ['--threshold', '3']), 4);
+  // --log (and --scan) with --bundle: ignored, with a warning; the stopped server is never asked.
+  const withLog = await offline(app, bundleFile, ['--threshold', '4', '--log', server.url, '--scan', '--json']);
+  ok(t, withLog, 0);
+  const warned = JSON.parse(withLog.stdout).warnings as string[];
+  t.true(warned.includes(`--log ${server.url} is ignored with --bundle: verified offline, from the bundle only`), warned.join('\n'));
+  t.true(warned.some((w) => w.startsWith('--scan is ignored with --bundle')));
 
   const original = JSON.parse(readFileSync(bundleFile, 'utf8'));
   t.is(original.entries.length, 4);
