@@ -11,9 +11,18 @@ import { LafsError } from '../merkle/errors.js';
 
 export interface LogOptions { log?: string; vkey?: string }
 
+/**
+ * Where to get the verifier key, said the same way by every command that requires it: submissions
+ * (submit, import-sums, attest --submit) and bundles pin the log, because the receipt or bundle
+ * they keep is only worth the key it was checked with.
+ */
+export function vkeyAdvice(log: string | undefined): string {
+  return `the log's verifier key (name+hex+base64) pins which log signs what you keep; get it from the log's operator (\`lafs-log key --data DIR\` on the log's host prints it) or, trusting whoever answers, from the "verifierKey" field of GET ${log ?? 'URL'}/v1/log`;
+}
+
 export function openLog(options: LogOptions, command: string): LogClient {
   if (!options.log) throw new LafsError('usage', `${command}: --log URL is required (the log server or a mirror of its tiles)`);
-  if (!options.vkey) throw new LafsError('usage', `${command}: --vkey KEY is required (the log's verifier key, name+hex+base64, printed by \`lafs-log serve\`)`);
+  if (!options.vkey) throw new LafsError('usage', `${command}: --vkey KEY is required: ${vkeyAdvice(options.log)}`);
   return new LogClient({ url: options.log, verifierKey: options.vkey });
 }
 

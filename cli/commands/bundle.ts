@@ -28,7 +28,7 @@ an inclusion proof for each against the current signed checkpoint, and writes th
 versioned JSON proof bundle (see docs/bundle.md). Entries are found with the log server's lookup
 index; on a static tile mirror, or with --scan, by reading every entry.`)
     .option('--log <url>', 'log server URL or static tile mirror', urlArg)
-    .option('--vkey <key>', "the log's verifier key (name+hex+base64)")
+    .option('--vkey <key>', "the log's verifier key (name+hex+base64; required: `lafs-log key` on the log's host prints it)")
     .option('--hash <sha256:hex>', 'the artifact hash to bundle evidence for')
     .option('--source <digest>', 'source digest (with --platform and --name, or to narrow --hash)')
     .option('--platform <platform>', 'platform (with --source and --name, or to narrow --hash)')

@@ -37,7 +37,7 @@ platform from each file name (names the regex does not match are logged without 
 Prints the entry index and leaf hash, and saves the inclusion proof (C2SP tlog-proof) as
 SUMS.tlog-proof, like \`lafs submit\`.`)
     .option('--log <url>', 'log server URL', urlArg)
-    .option('--vkey <key>', "the log's verifier key (name+hex+base64)")
+    .option('--vkey <key>', "the log's verifier key (name+hex+base64; required: `lafs-log key` on the log's host prints it)")
     .requiredOption('--sums <file>', 'the checksum file (sha256sum output)')
     .requiredOption('--signature <file>', 'detached OpenPGP signature over the checksum file, armored or binary')
     .requiredOption('--public-key <file>', "the builder's public key, armored or binary (the key that made the signature)")

@@ -72,7 +72,7 @@ export function registerSubmit(program: Command): void {
 Prints the entry index and leaf hash, and saves the inclusion proof (C2SP tlog-proof) as
 STATEMENT.tlog-proof. Submitting the same thing twice returns the existing entry.`)
     .option('--log <url>', 'log server URL', urlArg)
-    .option('--vkey <key>', "the log's verifier key (name+hex+base64)")
+    .option('--vkey <key>', "the log's verifier key (name+hex+base64; required: `lafs-log key` on the log's host prints it)")
     .requiredOption('--statement <file>', 'statement file (from `lafs attest`)')
     .requiredOption('--signature <file>', 'detached signature over the statement, armored or binary')
     .requiredOption('--public-key <file>', "signer's public key, armored or binary")

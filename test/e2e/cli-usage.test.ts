@@ -63,6 +63,10 @@ const bad: [Program, string[], RegExp][] = [
   ['lafs', ['submit', '--statement', file, '--signature', file], /required option '--public-key/],
   ['lafs', ['submit', '--log', 'ftp://x', '--statement', file, '--signature', file, '--public-key', file], /--log.*http/],
   ['lafs', ['submit', '--statement', file, '--signature', file, '--public-key', file], /--log URL is required/],
+  // --vkey stays required for what builders keep (receipts, bundles), and the reason says how to get it.
+  ['lafs', ['submit', '--log', 'http://127.0.0.1:9', '--statement', file, '--signature', file, '--public-key', file], /^lafs: error: submit: --vkey KEY is required: .*`lafs-log key --data DIR`.*GET http:\/\/127\.0\.0\.1:9\/v1\/log\n$/],
+  ['lafs', ['import-sums', '--log', 'http://127.0.0.1:9', '--sums', file, '--signature', file, '--public-key', file, '--source', 'git:00', '--platform', 'p'], /^lafs: error: import-sums: --vkey KEY is required: .*`lafs-log key --data DIR`.*GET http:\/\/127\.0\.0\.1:9\/v1\/log\n$/],
+  ['lafs', ['attest', '--source', `git:${'0'.repeat(40)}`, '--platform', 'p', '--key', 'k', '--submit', '--log', 'http://127.0.0.1:9', file], /^lafs: error: --submit needs --log URL and --vkey KEY: .*`lafs-log key --data DIR`.*GET http:\/\/127\.0\.0\.1:9\/v1\/log\n$/],
   ['lafs', ['import-sums', '--log', 'http://127.0.0.1:9', '--vkey', VKEY, '--sums', file, '--signature', file, '--public-key', file, '--source', 'git:00', '--platform-regex', '('], /--platform-regex is not a valid regular expression/],
   ['lafs', ['import-sums', '--log', 'http://127.0.0.1:9', '--vkey', VKEY, '--sums', file, '--signature', file, '--public-key', file, '--source', 'git:00', '--platform-regex', '^x'], /named group \(\?<platform>/],
   ['lafs', ['import-sums', '--log', 'http://127.0.0.1:9', '--vkey', VKEY, '--sums', file, '--signature', file, '--public-key', file, '--source', 'git:00'], /exactly one of --platform P or --platform-regex RE/],
