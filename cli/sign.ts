@@ -27,14 +27,18 @@ interface GpgResult { code: number | null; stdout: Buffer; stderr: string }
 
 function gpg(args: readonly string[], input?: Uint8Array): Promise<GpgResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.env.LAFS_GPG ?? 'gpg', args, { stdio: ['pipe', 'pipe', 'pipe'], env: process.env });
+    // Without input, stdin is closed from the start: ending an empty pipe to a gpg that already exited is EPIPE.
+    const child = spawn(process.env.LAFS_GPG ?? 'gpg', args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: process.env });
     const out: Buffer[] = [];
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (error) => reject(new LafsError('io', `cannot run gpg: ${error.message}; is GnuPG installed and on PATH?`, { cause: error })));
     child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr }));
-    child.stdin.end(input ?? Buffer.alloc(0));
+    if (child.stdin) {
+      child.stdin.on('error', () => undefined); // gpg may exit before reading all of it (a bad key): its exit code and stderr tell
+      child.stdin.end(input);
+    }
   });
 }
 
