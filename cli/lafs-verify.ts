@@ -13,7 +13,7 @@ import { verdictJson, verdictText } from './output.js';
 import { examples, integerArg, makeProgram, runProgram, urlArg } from './program.js';
 import { verifyArtifact } from './verify-artifact.js';
 
-interface Options { hash?: string; log?: string; vkey: string; trust: string; threshold: number; source?: string; platform?: string; name?: string; bundle?: string; json?: boolean }
+interface Options { hash?: string; log?: string; vkey: string; trust: string; threshold: number; source?: string; platform?: string; name?: string; bundle?: string; scan?: boolean; json?: boolean }
 
 const program = makeProgram('lafs-verify', 'Verifies that builders you trust reproducibly built this file, using a build transparency log.', packageVersion())
   .argument('[file]', 'the file to verify (hashed with SHA-256, streaming)')
@@ -26,6 +26,7 @@ const program = makeProgram('lafs-verify', 'Verifies that builders you trust rep
   .option('--platform <platform>', 'only attestations for this platform')
   .option('--name <name>', 'only attestations under this artifact name')
   .option('--bundle <file>', 'verify offline from a proof bundle made by `lafs bundle`')
+  .option('--scan', "read every log entry instead of the server's lookup index (automatic on a static mirror)")
   .option('--json', 'print the verdict as one JSON object')
   .addHelpText('after', `
 Exit codes:
@@ -36,6 +37,9 @@ Exit codes:
   5  the log or a proof failed verification (bad checkpoint signature, bad inclusion or
      consistency proof, bad builder signature, a log that rewrote its history)
 
+Entries are found with the log server's lookup index; on a static tile mirror (no /v1 API), or
+with --scan, every entry up to the verified checkpoint is read from verified entry bundles instead.
+
 The last verified checkpoint of each log is remembered in $XDG_CONFIG_HOME/lafs (default
 ~/.config/lafs); later runs require a consistency proof from it.
 ${examples([
@@ -44,6 +48,7 @@ ${examples([
     'lafs-verify --hash sha256:2a6974c5486f528793c79d42694b5987401e4a43c97f62b1383abf35bcee44a8 \\',
     '    --log https://log.example.org --vkey "$LAFS_VKEY" --trust keys.asc --json',
     'lafs-verify app.tar.gz --bundle app.lafs-bundle.json --vkey "$LAFS_VKEY" --trust keys/   # offline',
+    'lafs-verify app.tar.gz --log https://mirror.example.net/lafs --vkey "$LAFS_VKEY" --trust keys/   # tile mirror: scans',
   ])}`)
   .action(async (file: string | undefined, opts: Options) => {
     if ((file === undefined) === (opts.hash === undefined)) throw usageError('give exactly one of FILE or --hash sha256:HEX');
@@ -53,7 +58,7 @@ ${examples([
       ...(file !== undefined ? { file } : {}),
       ...(sha256 !== undefined ? { sha256 } : {}),
       log: opts.log, vkey: opts.vkey, trust: opts.trust, threshold: opts.threshold,
-      source: opts.source, platform: opts.platform, name: opts.name, bundle: opts.bundle,
+      source: opts.source, platform: opts.platform, name: opts.name, bundle: opts.bundle, scan: opts.scan ?? false,
     });
     process.stdout.write(opts.json ? JSON.stringify(verdictJson(result, file ?? null), null, 2) + '\n' : verdictText(result, file ?? null));
     process.exitCode = result.exitCode === 0 ? ExitCode.ok : result.exitCode;

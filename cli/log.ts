@@ -11,27 +11,31 @@ import { LafsError } from '../merkle/errors.js';
 
 export interface LogOptions { log?: string; vkey?: string }
 
+/**
+ * Where to get the verifier key, said the same way by every command that requires it: submissions
+ * (submit, import-sums, attest --submit) and bundles pin the log, because the receipt or bundle
+ * they keep is only worth the key it was checked with.
+ */
+export function vkeyAdvice(log: string | undefined): string {
+  return `the log's verifier key (name+hex+base64) pins which log signs what you keep; get it from the log's operator (\`lafs-log key --data DIR\` on the log's host prints it) or, trusting whoever answers, from the "verifierKey" field of GET ${log ?? 'URL'}/v1/log`;
+}
+
 export function openLog(options: LogOptions, command: string): LogClient {
   if (!options.log) throw new LafsError('usage', `${command}: --log URL is required (the log server or a mirror of its tiles)`);
-  if (!options.vkey) throw new LafsError('usage', `${command}: --vkey KEY is required (the log's verifier key, name+hex+base64, printed by \`lafs-log serve\`)`);
+  if (!options.vkey) throw new LafsError('usage', `${command}: --vkey KEY is required: ${vkeyAdvice(options.log)}`);
   return new LogClient({ url: options.log, verifierKey: options.vkey });
 }
 
-/** For read-only commands: use --vkey, or fetch GET /v1/log and warn that the key is unpinned. */
+/**
+ * For read-only commands: use --vkey, or ask the log server for its key (GET /v1/log through the
+ * client's transport: timeouts, retries) and warn that it is unpinned. A static mirror cannot tell
+ * its key; the client's error says to pass --vkey.
+ */
 export async function openLogForReading(options: LogOptions, command: string): Promise<LogClient> {
   if (options.vkey || !options.log) return openLog(options, command);
-  const url = `${options.log}/v1/log`;
-  let verifierKey: unknown;
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    verifierKey = ((await response.json()) as { verifierKey?: unknown }).verifierKey;
-  } catch (error) {
-    throw new LafsError('unavailable', `${url}: ${(error as Error).message}; pass --vkey to read a mirror`, { cause: error });
-  }
-  if (typeof verifierKey !== 'string') throw new LafsError('unavailable', `${url} did not give a verifierKey; pass --vkey`);
-  process.stderr.write(`${command}: warning: using the verifier key the log itself reports (${verifierKey}); pass --vkey to pin it\n`);
-  return new LogClient({ url: options.log, verifierKey });
+  const info = await LogClient.logInfo(options.log);
+  process.stderr.write(`${command}: warning: using the verifier key the log itself reports (${info.verifierKey}); pass --vkey to pin it\n`);
+  return new LogClient({ url: options.log, verifierKey: info.verifierKey });
 }
 
 /** The package version, for --version. */

@@ -68,7 +68,8 @@ export function verdictText(result: VerifyArtifactResult, file: string | null): 
   for (const w of result.warnings) lines.push(`  warning: ${w}`);
   if (result.log && result.log.origin !== undefined) {
     const consistency = 'consistency' in result.log && result.log.consistency ? `, ${consistencyText(result.log.consistency, result.log.rememberedSize ?? null)}` : '';
-    lines.push(`  log:       ${result.log.origin}, size ${result.log.size}, root ${result.log.root}${consistency}`);
+    const search = 'search' in result.log && result.log.search === 'scan' ? `; every entry read (scan)` : '';
+    lines.push(`  log:       ${result.log.origin}, size ${result.log.size}, root ${result.log.root}${consistency}${search}`);
   }
   return lines.join('\n') + '\n';
 }

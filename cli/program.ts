@@ -13,7 +13,13 @@ export function makeProgram(name: string, description: string, version: string):
     .version(version, '-V, --version')
     .exitOverride()
     .showSuggestionAfterError(true)
-    .configureOutput({ outputError: (message, write) => write(`${name}: ${message.trim()}\n`) });
+    // Commander puts a suggestion on a second line ("\n(Did you mean --threshold?)"): the reason stays one line.
+    .configureOutput({ outputError: (message, write) => write(`${name}: ${oneLine(message)}\n`) });
+}
+
+/** Commander's message as one line: inner line breaks (and the whitespace around them) become one space. */
+export function oneLine(message: string): string {
+  return message.trim().replace(/\s*\n\s*/g, ' ');
 }
 
 /** Parses argv, runs the action, exits with the action's process.exitCode, a usage code, or the error's code. */

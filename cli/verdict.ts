@@ -5,16 +5,23 @@
  * policy), so this module can be tested exhaustively.
  *
  * The rule (issue 4, DESIGN.md section 3 "Disagreement"): a subject is one (source, platform,
- * artifact name). The subjects in question are those under which a trusted builder attests this
- * hash. The file passes when, for one of them, at least K distinct trusted builders attest
- * exactly this hash, and no trusted builder attests a different hash under any of them. A
- * trusted builder that attests both this hash and another one for the same subject contradicts
- * itself, which also counts as disagreement. Disagreement beats "not enough".
+ * artifact name); the subjects in question are those under which anyone attests this hash (after
+ * the --source/--platform/--name filters). The file passes when, for one of them, at least K
+ * distinct trusted builders attest exactly this hash and no trusted builder attests a different
+ * hash for it. A trusted builder that attests both this hash and another one for the same subject
+ * contradicts itself, which also counts as disagreement. When both conditions fail, disagreement
+ * (4) wins over "not enough" (3): a subject under which only untrusted builders claim this hash,
+ * while a trusted builder attests another hash for it, is a disagreement, not a warning.
  *
- * Untrusted builders never change the outcome (only trusted builders count): their dissent, and
- * their claims of this hash under subjects no trusted builder vouches for, are warnings. Were it
- * otherwise, anyone able to submit could block any artifact by claiming its hash under a name
- * that trusted builders built differently.
+ * Two refinements, both about who may change the outcome:
+ * - Stricter than the bare rule: among the subjects a trusted builder vouches for (attests this
+ *   hash under), trusted dissent under any of them fails the file, even if another one passes.
+ *   Trusted builders disagreeing about which file this is, is exactly what the log is for.
+ * - Anti-blocking: untrusted claims can never turn a pass into a failure. Anyone able to submit
+ *   could otherwise block any artifact by claiming its hash under a name that trusted builders
+ *   built differently. So a subject only strangers claim this hash under is decisive only when no
+ *   trusted subject passes; untrusted builders can at most turn "not enough" (3) into
+ *   disagreement (4), by pointing at real trusted dissent. Their own dissent is only a warning.
  */
 
 /** One artifact claim of one verified log entry. */
@@ -72,9 +79,9 @@ export interface Verdict {
   exitCode: 0 | 3 | 4;
   sha256: string;
   threshold: number;
-  /** Every subject the target hash is attested under (after the target's filters), sorted. */
+  /** Every subject anyone attests the target hash under (after the target's filters), sorted. */
   subjects: SubjectReport[];
-  /** The subject the verdict is about (the passing one, the disagreeing one, or the best one); null when nothing attests the hash. */
+  /** The subject the verdict is about (the passing one, the disagreeing one, or the best one); null when no trusted builder attests the hash and none disagrees. */
   decisive: SubjectReport | null;
   /** One sentence. */
   reason: string;
@@ -133,44 +140,53 @@ export function decide(attestations: readonly Attestation[], policy: VerdictPoli
   if (!/^[0-9a-f]{64}$/.test(target.sha256)) throw new RangeError('target sha256 must be 64 lowercase hex digits');
   const { trusted, threshold } = policy;
 
+  // Every subject anyone attests this hash under; trusted ones are those a trusted builder vouches for.
   const subjects: Subject[] = [];
-  const strangersOnly: Subject[] = [];
   for (const a of attestations) {
     if (!matchesTarget(a, target)) continue;
     const s = { source: a.source, platform: a.platform, name: a.name };
-    const list = trusted.has(a.builder) ? subjects : strangersOnly;
-    if (!list.some((x) => sameSubject(x, s))) list.push(s);
+    if (!subjects.some((x) => sameSubject(x, s))) subjects.push(s);
   }
   subjects.sort(compareSubjects);
   const reports = subjects.map((s) => reportSubject(s, attestations, target.sha256, trusted));
+  const vouched = (r: SubjectReport) => r.trustedAgree.length > 0 || r.trustedDisagree.some((d) => d.selfContradiction);
+  const trustedReports = reports.filter(vouched);
+  const strangerReports = reports.filter((r) => !vouched(r));
 
   const warnings: string[] = [];
-  for (const s of strangersOnly.filter((x) => !subjects.some((y) => sameSubject(x, y))).sort(compareSubjects)) {
-    const r = reportSubject(s, attestations, target.sha256, trusted);
+  for (const r of strangerReports) {
     const dissent = r.trustedDisagree.map((d) => `trusted builder ${d.builder} attests ${d.hashes.map((h) => `sha256:${h}`).join(', ')}`);
-    warnings.push(`only untrusted builders (${r.untrustedAgree.join(', ') || 'none'}) attest this hash for ${describeSubject(s)}${dissent.length ? `, and ${dissent.join('; ')} for it` : ''}`);
+    warnings.push(`only untrusted builders (${r.untrustedAgree.join(', ') || 'none'}) attest this hash for ${describeSubject(r)}${dissent.length ? `, and ${dissent.join('; ')} for it` : ''}`);
   }
   for (const r of reports) {
     for (const d of r.untrustedDisagree) {
       warnings.push(`untrusted builder ${d.builder} ${d.selfContradiction ? 'contradicts itself, also attesting' : 'attests'} ${d.hashes.map((h) => `sha256:${h}`).join(', ')} for ${describeSubject(r)}`);
     }
   }
-  if (reports.length > 1) {
-    warnings.push(`this hash is attested under ${reports.length} different (source, platform, name) subjects; narrow with --source and --platform`);
+  if (trustedReports.length > 1) {
+    warnings.push(`this hash is attested under ${trustedReports.length} different (source, platform, name) subjects; narrow with --source and --platform`);
   }
 
   const base = { sha256: target.sha256, threshold, subjects: reports, warnings };
-  const disagreeing = reports.find((r) => r.trustedDisagree.length > 0);
-  if (disagreeing) {
-    const who = disagreeing.trustedDisagree.map((d) => d.builder);
-    return { ...base, status: 'disagreement', exitCode: 4, decisive: disagreeing, reason: `${who.length} trusted builder${who.length === 1 ? '' : 's'} attest${who.length === 1 ? 's' : ''} a different hash for the same source, platform and name` };
-  }
+  const disagreement = (r: SubjectReport): Verdict => {
+    const who = r.trustedDisagree.map((d) => d.builder);
+    const n = `${who.length} trusted builder${who.length === 1 ? ' attests' : 's attest'}`;
+    const reason = vouched(r)
+      ? `${n} a different hash for the same source, platform and name`
+      : `no trusted builder attests this hash, and ${n} a different hash for the same source, platform and name`;
+    return { ...base, status: 'disagreement', exitCode: 4, decisive: r, reason };
+  };
+  const trustedDissent = trustedReports.find((r) => r.trustedDisagree.length > 0);
+  if (trustedDissent) return disagreement(trustedDissent);
   // The best subject: most trusted agreement, ties broken by the sorted order.
   let best: SubjectReport | null = null;
-  for (const r of reports) if (!best || r.trustedAgree.length > best.trustedAgree.length) best = r;
+  for (const r of trustedReports) if (!best || r.trustedAgree.length > best.trustedAgree.length) best = r;
   if (best && best.trustedAgree.length >= threshold) {
     return { ...base, status: 'verified', exitCode: 0, decisive: best, reason: `${best.trustedAgree.length} trusted builder${best.trustedAgree.length === 1 ? ' attests' : 's attest'} this hash (threshold ${threshold}), none disagrees` };
   }
+  // Not enough anywhere; then a subject that only strangers claim this hash under, and for which a trusted builder attests another hash, fails both conditions: 4 wins.
+  const strangerDissent = strangerReports.find((r) => r.trustedDisagree.length > 0);
+  if (strangerDissent) return disagreement(strangerDissent);
   const filters = [target.source && `source ${target.source}`, target.platform && `platform ${target.platform}`, target.name && `name ${target.name}`].filter(Boolean);
   const reason = best && best.trustedAgree.length > 0
     ? `only ${best.trustedAgree.length} trusted builder${best.trustedAgree.length === 1 ? '' : 's'} attest${best.trustedAgree.length === 1 ? 's' : ''} this hash, threshold is ${threshold}`

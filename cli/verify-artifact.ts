@@ -17,7 +17,7 @@ import { nodeEd25519 } from '../attestation/node-crypto.js';
 import { loadCheckpoint, saveCheckpoint, type RememberedCheckpoint } from './config.js';
 import { fromBase64Strict, toBase64 } from './encoding.js';
 import { ExitCode, isLogFailure } from './errors.js';
-import { gatherBundle } from './gather.js';
+import { gatherBundle, type SearchMethod } from './gather.js';
 import { sha256File } from './hash-file.js';
 import { parseBundle, verifyBundle, type ProofBundle, type VerifiedBundle } from './proof-bundle.js';
 import { loadTrust, type TrustSet } from './trust.js';
@@ -35,6 +35,8 @@ export interface VerifyArtifactOptions {
   platform?: string;
   name?: string;
   bundle?: string;
+  /** Read every log entry instead of the server's lookup index (the fallback on a static mirror). */
+  scan?: boolean;
   env?: NodeJS.ProcessEnv;
   /** Progress bar target while hashing (null: none). */
   progress?: NodeJS.WriteStream | null;
@@ -43,7 +45,10 @@ export interface VerifyArtifactOptions {
 /** How the checkpoint relates to the one remembered from earlier runs. */
 export type Consistency = 'first-use' | 'same' | 'extends' | 'older-than-remembered' | 'unchecked-offline';
 
-export interface LogState { origin: string; size: number; root: string; consistency: Consistency; rememberedSize: number | null }
+/** How the entries were found: the server's lookup index, a scan of every entry, or an offline bundle. */
+export type Search = SearchMethod | 'bundle';
+
+export interface LogState { origin: string; size: number; root: string; consistency: Consistency; rememberedSize: number | null; search: Search }
 
 export type VerifyArtifactResult =
   | { kind: 'verdict'; exitCode: 0 | 3 | 4; sha256: string; verdict: Verdict; log: LogState; trust: TrustSet; entries: number; warnings: string[] }
@@ -74,6 +79,24 @@ async function checkAgainstRemembered(client: LogClient, cp: VerifiedCheckpoint,
     return 'older-than-remembered';
   } catch (error) {
     if (isLogFailure(error)) throw new LogFailure(`the log's checkpoint (size ${now.size}) is not consistent with the one verified earlier (size ${remembered.size}, remembered in the config dir): the log rewrote its history (${error.message})`);
+    throw error;
+  }
+}
+
+/**
+ * Saves `cp` as the remembered checkpoint. Another run may have remembered a newer one meanwhile
+ * (saving never moves backwards): then ours must be a prefix of it, or the log showed two runs two
+ * histories.
+ */
+async function remember(client: LogClient, cp: VerifiedCheckpoint, env: NodeJS.ProcessEnv): Promise<void> {
+  const saved = await saveCheckpoint({ origin: cp.checkpoint.origin, size: cp.checkpoint.size, root: toBase64(cp.checkpoint.root), note: cp.note }, env);
+  if (saved.status === 'saved') return;
+  const other = saved.current;
+  if (saved.status === 'conflict') throw new LogFailure(`the log's checkpoint of size ${other.size} has root ${toBase64(cp.checkpoint.root)}, but another run remembered root ${other.root} for the same size (${saved.file}): the log forked its history`);
+  try {
+    await client.proveConsistency(cp.checkpoint, rememberedAsCheckpoint(other));
+  } catch (error) {
+    if (isLogFailure(error)) throw new LogFailure(`the log's checkpoint (size ${cp.checkpoint.size}) is not consistent with the newer one another run remembered (size ${other.size}, ${saved.file}): the log forked its history (${error.message})`);
     throw error;
   }
 }
@@ -120,7 +143,11 @@ export async function verifyArtifact(options: VerifyArtifactOptions): Promise<Ve
     let verified: VerifiedBundle;
     let consistency: Consistency;
     let remembered: RememberedCheckpoint | null;
+    let search: Search = 'bundle';
     if (options.bundle !== undefined) {
+      // Offline means offline: the log is not contacted, and saying so beats silently ignoring the option.
+      if (options.log !== undefined) warnings.push(`--log ${options.log} is ignored with --bundle: verified offline, from the bundle only`);
+      if (options.scan) warnings.push('--scan is ignored with --bundle: verified offline, from the bundle only');
       const bundle = await readBundleFile(options.bundle);
       const checked = await verifyBundle(bundle, verifier);
       if (!checked.ok) throw new LogFailure(`${options.bundle}: ${checked.reason}`);
@@ -142,21 +169,20 @@ export async function verifyArtifact(options: VerifyArtifactOptions): Promise<Ve
       remembered = await loadCheckpoint(cp.checkpoint.origin, env);
       consistency = await checkAgainstRemembered(client, cp, remembered);
       if (consistency === 'older-than-remembered') warnings.push(`the log served a checkpoint (size ${cp.checkpoint.size}) older than one verified earlier (size ${remembered!.size}); entries logged since may be missing`);
-      let bundle: ProofBundle;
+      let bundle: ProofBundle & { search: SearchMethod };
       try {
-        bundle = await gatherBundle(client, cp, { hash: `sha256:${sha256}` }, { source: options.source, platform: options.platform, name: options.name });
+        bundle = await gatherBundle(client, cp, { hash: `sha256:${sha256}` }, { source: options.source, platform: options.platform, name: options.name }, { scan: options.scan ?? false });
       } catch (error) {
         if (isLogFailure(error)) throw new LogFailure(`an entry from ${options.log} does not verify: ${error.message}`);
         throw error;
       }
+      search = bundle.search;
       const checked = await verifyBundle(bundle, verifier);
       if (!checked.ok) throw new LogFailure(`evidence from ${options.log} does not verify: ${checked.reason}`);
       verified = checked.value;
-      if (consistency !== 'older-than-remembered') {
-        await saveCheckpoint({ origin: cp.checkpoint.origin, size: cp.checkpoint.size, root: toBase64(cp.checkpoint.root), note: cp.note }, env);
-      }
+      if (consistency !== 'older-than-remembered') await remember(client, cp, env);
     }
-    const state: LogState = { origin: verified.checkpoint.origin, size: verified.checkpoint.size, root: toBase64(verified.checkpoint.root), consistency, rememberedSize: remembered?.size ?? null };
+    const state: LogState = { origin: verified.checkpoint.origin, size: verified.checkpoint.size, root: toBase64(verified.checkpoint.root), consistency, rememberedSize: remembered?.size ?? null, search };
     const attestations = attestationsOf(verified.entries.map((e) => ({ index: e.index, builder: e.signature.builder, source: e.view.source, artifacts: e.view.artifacts })));
     const verdict = decide(attestations, { trusted: new Set(trust.keys()), threshold: options.threshold }, {
       sha256,

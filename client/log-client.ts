@@ -12,7 +12,7 @@
  *   caller's policy (attestation verifyLeaf / VerifyPool).
  */
 import { LafsError } from '../merkle/errors.js';
-import type { Hash } from '../merkle/hash.js';
+import { nodeHash, type Hash, type Sha256 } from '../merkle/hash.js';
 import { TILE_WIDTH } from '../merkle/tiles.js';
 import { verifyCheckpoint, type Checkpoint } from '../merkle/checkpoint.js';
 import { parseVerifierKey, type NoteVerifier } from '../merkle/note.js';
@@ -43,6 +43,9 @@ export interface VerifiedEntry { index: number; leaf: Uint8Array; leafHash: Hash
 /** An entry proven to be in the tree, not yet decoded (for callers that handle undecodable leaves themselves). */
 export interface RawEntry { index: number; leaf: Uint8Array; leafHash: Hash }
 export interface LookupRow { index: number; builder: string; source: string; platform: string | null; name: string; hash: string }
+/** An inclusion proof in an older tree than a signed checkpoint, with that tree's root proven a prefix of it. */
+export interface PastInclusion { index: number; size: number; proof: Hash[]; root: Hash; consistencyProof: Hash[] }
+export interface LogInfo { origin: string; verifierKey: string; size: number }
 export interface SubmitResult { index: number; leafHash: Hash; builder: string; created: boolean; warnings: string[]; checkpoint: VerifiedCheckpoint; inclusionProof: Hash[] }
 
 const MAX_NOTE_BYTES = 64 * 1024;
@@ -152,6 +155,23 @@ export class LogClient {
     this.tiles = new TileFetcher(this.url, this.http, new TileCache(options.tileCacheBytes));
   }
 
+  /**
+   * GET /v1/log of a log server: its origin and verifier key as the log itself reports them
+   * (unpinned: whoever answers chooses the key), through the same transport (timeouts, retries).
+   * A static mirror has no /v1 API and cannot tell its key: LafsError('unavailable') says so.
+   */
+  static async logInfo(url: string, options: Omit<LogClientOptions, 'url' | 'verifierKey' | 'origin' | 'tileCacheBytes'> = {}): Promise<LogInfo> {
+    const base = url.replace(/\/+$/, '');
+    const http = new HttpTransport({ timeoutMs: options.timeoutMs, retries: options.retries, backoffMs: options.backoffMs, maxBackoffMs: options.maxBackoffMs, signal: options.signal, userAgent: 'lafs-client' });
+    const res = await http.request('GET', `${base}/v1/log`, { maxBytes: MAX_JSON_BYTES });
+    if (res.status !== 200 || !res.contentType.toLowerCase().includes('application/json')) {
+      if (apiErrorBody(res)) throw apiError(res);
+      throw new LafsError('unavailable', `GET ${base}/v1/log: ${base} serves no /v1 API (a static tile mirror?), so it cannot tell its verifier key; pass the key (name+hex+base64) from the log's operator or \`lafs-log key\``);
+    }
+    const r = JsonReader.parse(res);
+    return { origin: r.string('origin'), verifierKey: r.string('verifierKey'), size: r.index('size') };
+  }
+
   // ---- checkpoints ----
 
   /** GET /checkpoint, signature and origin verified. */
@@ -199,6 +219,42 @@ export class LogClient {
       throw new LafsError('inconsistent', `${source}: inclusion proof of leaf ${encodeBase64(leafHash)} at index ${index} does not verify against the checkpoint of size ${cp.size}: ${describeProofFailure(verdict.reason)}`);
     }
     return proof;
+  }
+
+  /**
+   * Inclusion proof of `index` in the tree of the first `size` leaves (size <= cp.size), for the
+   * given leaf hash. No signed checkpoint of that size may exist any more, so the tree's root is
+   * derived (from the audit path, RFC 9162 2.1.3.2) and proven a prefix of `cp` with a verified
+   * consistency proof (2.1.4), which is what makes it trustworthy. The path comes from the /v1 API
+   * when the log has one, else from tiles verified against `cp` (static mirrors).
+   */
+  async inclusionProofAt(index: number, leafHash: Hash, size: number, cp: Checkpoint): Promise<PastInclusion> {
+    this.checkOwn(cp);
+    if (!Number.isSafeInteger(size) || size < 1 || size > cp.size) throw new LafsError('out-of-range', `tree size ${size} is not between 1 and the checkpoint's size ${cp.size}`);
+    if (!Number.isSafeInteger(index) || index < 0 || index >= size) throw new LafsError('out-of-range', `index ${index} is not in the tree of size ${size}`);
+    if (size === cp.size) return { index, size, proof: await this.inclusionProof(index, leafHash, cp), root: cp.root, consistencyProof: [] };
+    let proof: Hash[];
+    let source: string;
+    const res = await this.apiGet(`/v1/proof/inclusion?index=${index}&size=${size}`);
+    if (res) {
+      const r = JsonReader.parse(res);
+      source = `GET ${res.url}`;
+      if (r.index('index') !== index || r.index('size') !== size) throw new LafsError('inconsistent', `${source}: answered for another index or size than asked`);
+      const served = r.hash('leafHash');
+      if (encodeBase64(served) !== encodeBase64(leafHash)) {
+        throw new LafsError('inconsistent', `${source}: the log says the leaf at index ${index} has hash ${encodeBase64(served)}, not ${encodeBase64(leafHash)}`);
+      }
+      proof = r.hashes('proof');
+    } else {
+      // Complete subtrees of the first `size` leaves are nodes of cp's tree too: its verified tiles hold them.
+      const tree = this.tree(cp);
+      source = `inclusion proof computed from the tiles of ${this.url}`;
+      proof = (await makeInclusionProof(index, size, tileHashSource(cp.size, tree.readTile, nodeSha256), nodeSha256)).map(plainBytes);
+    }
+    const root = rootFromInclusionPath(index, size, leafHash, proof, nodeSha256);
+    if (!root) throw new LafsError('inconsistent', `${source}: inclusion proof of index ${index} in size ${size} has the wrong length (${proof.length} hashes)`);
+    const consistencyProof = await this.proveConsistency({ origin: cp.origin, size, root, extensions: [] }, cp);
+    return { index, size, proof, root: plainBytes(root), consistencyProof };
   }
 
   /** Proves `newer` extends `older` (server proof if the API exists, else computed from tiles). Throws LafsError('inconsistent'). */
@@ -281,6 +337,19 @@ export class LogClient {
     }
     for await (const e of this.entries(index, index + 1, cp)) return e;
     throw new LafsError('internal', `entry ${index} was not produced`);
+  }
+
+  /** Whether the URL serves the /v1 API (a log server) or not (a static tile mirror); asks GET /v1/log once if not yet known. */
+  async hasApi(): Promise<boolean> {
+    if (this.api === 'unknown') {
+      try {
+        await this.apiGet('/v1/log');
+      } catch (err) {
+        // An API error answer (JSON error body) still means there is an API.
+        if ((this.api as string) !== 'present') throw err;
+      }
+    }
+    return this.api === 'present';
   }
 
   // ---- lookups and submissions (need the /v1 API) ----
@@ -387,6 +456,26 @@ export class LogClient {
     }
     return tree;
   }
+}
+
+/** RFC 9162 2.1.3.2 run forwards: the root an audit path implies, or null if the path has the wrong shape. */
+export function rootFromInclusionPath(index: number, size: number, leaf: Hash, path: readonly Hash[], sha256: Sha256): Hash | null {
+  if (index >= size) return null;
+  let fn = index;
+  let sn = size - 1;
+  let r = leaf;
+  for (const p of path) {
+    if (sn === 0) return null;
+    if (fn % 2 === 1 || fn === sn) {
+      r = nodeHash(p, r, sha256);
+      while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+    } else {
+      r = nodeHash(r, p, sha256);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 ? r : null;
 }
 
 /** decodeLeaf + viewLeaf, with the entry's index in the message when the log holds a malformed leaf. */

@@ -1,7 +1,7 @@
 /**
  * A small LRU cache of immutable full tiles, keyed by URL and bounded in bytes and entries.
- * Only full tiles may go in (C2SP tlog-tiles: their content never changes); the cache holds raw
- * bytes as received, so every use is still verified against the checkpoint at hand.
+ * Only full tiles may go in (C2SP tlog-tiles: their content never changes), and only after they
+ * were verified (TileFetcher's `keep()`); every use is still verified against the checkpoint at hand.
  */
 export class TileCache {
   private readonly map = new Map<string, Uint8Array>();

@@ -141,7 +141,7 @@ export class VerifiedTree {
 
   /** A full tile: its subtree hash must equal the matching entry of its (verified) parent tile. */
   private async verifyFullTile(level: number, index: number): Promise<Uint8Array> {
-    const [parent, { hashes, url }] = await Promise.all([
+    const [parent, { hashes, url, keep }] = await Promise.all([
       this.hashTile(level + 1, Math.floor(index / TILE_WIDTH)),
       this.fetcher.hashTile(level, index, TILE_WIDTH),
     ]);
@@ -150,6 +150,7 @@ export class VerifiedTree {
     if (!equal(subtree, expected)) {
       throw new LafsError('inconsistent', `GET ${url}: tile hashes to ${b64(subtree)}, but its parent tile (verified against the checkpoint of size ${this.size}) says ${b64(expected)}; the log served a tampered tile`);
     }
+    keep();
     return hashes;
   }
 
@@ -166,6 +167,7 @@ export class VerifiedTree {
       }
       leafHashes.push(h);
     }
+    bundle.keep();
     return { leaves: bundle.leaves, leafHashes, url: bundle.url };
   }
 }

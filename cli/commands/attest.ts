@@ -10,9 +10,10 @@ import { basename } from 'node:path';
 import { serializeStatement, type Artifact } from '../../attestation/statement.js';
 import { usageError } from '../errors.js';
 import { sha256File } from '../hash-file.js';
-import { exportGpgPublicKey, signWithGpg, signWithKeyFile } from '../sign.js';
+import { openGpgSigner, signWithKeyFile } from '../sign.js';
+import { vkeyAdvice } from '../log.js';
 import { examples, urlArg } from '../program.js';
-import { proofPathFor, reportSubmission, saveReceipt, submitStatement } from './submit.js';
+import { proofPathFor, saveAndReport, submitStatement } from './submit.js';
 
 interface AttestOptions {
   source?: string; sourceArchive?: string; platform: string; key?: string; gpg?: string;
@@ -27,7 +28,7 @@ export async function attest(files: readonly string[], opts: AttestOptions): Pro
   if ((opts.key === undefined) === (opts.gpg === undefined)) throw usageError('give exactly one of --key PRIVKEY (from `lafs keygen`) or --gpg KEYID');
   if (opts.source !== undefined && !SOURCE_DIGEST.test(opts.source)) throw usageError(`--source must be sha256:<64 lowercase hex> or git:<40 or 64 lowercase hex>, got "${opts.source}"`);
   if (!PLATFORM.test(opts.platform)) throw usageError(`--platform must be 1-64 characters from A-Za-z0-9._+-, got "${opts.platform}"`);
-  if (opts.submit && (!opts.log || !opts.vkey)) throw usageError('--submit needs --log URL and --vkey KEY');
+  if (opts.submit && (!opts.log || !opts.vkey)) throw usageError(`--submit needs --log URL and --vkey KEY: ${vkeyAdvice(opts.log)}`);
   const names = new Map<string, string>();
   for (const file of files) {
     const name = basename(file);
@@ -36,6 +37,8 @@ export async function attest(files: readonly string[], opts: AttestOptions): Pro
     names.set(name, file);
   }
 
+  // An unknown or ambiguous --gpg KEYID is refused before any (possibly huge) file is hashed.
+  const gpgSigner = opts.gpg !== undefined ? await openGpgSigner(opts.gpg) : undefined;
   const source = opts.source ?? `sha256:${await sha256File(opts.sourceArchive!)}`;
   const artifacts: Artifact[] = [];
   for (const [name, file] of [...names].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
@@ -50,8 +53,8 @@ export async function attest(files: readonly string[], opts: AttestOptions): Pro
     signature = signed.signature;
     publicKey = async () => signed.publicKey;
   } else {
-    signature = await signWithGpg(statement, opts.gpg!);
-    publicKey = () => exportGpgPublicKey(opts.gpg!);
+    signature = await gpgSigner!.sign(statement);
+    publicKey = gpgSigner!.publicKey;
   }
   const prefix = opts.out ?? `lafs-${opts.platform}`;
   const statementFile = `${prefix}.statement`;
@@ -79,7 +82,7 @@ and saves the inclusion proof as PREFIX.statement.tlog-proof.`)
     .option('--out <prefix>', 'output prefix (default: lafs-PLATFORM)')
     .option('--submit', 'also submit the statement to the log')
     .option('--log <url>', 'log server URL (with --submit)', urlArg)
-    .option('--vkey <key>', "the log's verifier key (with --submit)")
+    .option('--vkey <key>', "the log's verifier key (with --submit; `lafs-log key` on the log's host prints it)")
     .option('--json', 'print the submission result as JSON')
     .addHelpText('after', examples([
       'lafs attest --source-archive app-1.0.tar.gz --platform x86_64-linux-gnu \\',
@@ -95,8 +98,6 @@ and saves the inclusion proof as PREFIX.statement.tlog-proof.`)
         return;
       }
       const result = await submitStatement({ log: opts.log!, vkey: opts.vkey!, statement: Buffer.from(made.statement).toString('utf8'), signature: made.signature, publicKey: await made.publicKey() }, 'attest');
-      const proofFile = proofPathFor(made.statementFile);
-      await saveReceipt(result, proofFile);
-      reportSubmission(result, proofFile, opts.json ?? false);
+      await saveAndReport(result, proofPathFor(made.statementFile), opts.json ?? false);
     });
 }

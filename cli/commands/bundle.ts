@@ -16,7 +16,7 @@ import { openLog, type LogOptions } from '../log.js';
 import { encodeBundle, verifyBundle, type BundleQuery } from '../proof-bundle.js';
 import { examples, urlArg } from '../program.js';
 
-interface BundleOptions extends LogOptions { hash?: string; source?: string; platform?: string; name?: string; output: string }
+interface BundleOptions extends LogOptions { hash?: string; source?: string; platform?: string; name?: string; output: string; scan?: boolean }
 
 export function registerBundle(program: Command): void {
   program
@@ -25,14 +25,16 @@ export function registerBundle(program: Command): void {
     .description(`Collects from the log every entry attesting the hash (--hash), or every entry for one
 (source, platform, name), plus every entry for the same (source, platform, name) as those, with
 an inclusion proof for each against the current signed checkpoint, and writes them as a
-versioned JSON proof bundle (see docs/bundle.md).`)
-    .option('--log <url>', 'log server URL', urlArg)
-    .option('--vkey <key>', "the log's verifier key (name+hex+base64)")
+versioned JSON proof bundle (see docs/bundle.md). Entries are found with the log server's lookup
+index; on a static tile mirror, or with --scan, by reading every entry.`)
+    .option('--log <url>', 'log server URL or static tile mirror', urlArg)
+    .option('--vkey <key>', "the log's verifier key (name+hex+base64; required: `lafs-log key` on the log's host prints it)")
     .option('--hash <sha256:hex>', 'the artifact hash to bundle evidence for')
     .option('--source <digest>', 'source digest (with --platform and --name, or to narrow --hash)')
     .option('--platform <platform>', 'platform (with --source and --name, or to narrow --hash)')
     .option('--name <name>', 'artifact name (with --source)')
     .requiredOption('-o, --output <file>', 'where to write the bundle')
+    .option('--scan', "read every log entry instead of the server's lookup index (automatic on a static mirror)")
     .addHelpText('after', examples([
       'lafs bundle --log https://log.example.org --vkey "$LAFS_VKEY" \\',
       '    --hash sha256:2a6974c5486f528793c79d42694b5987401e4a43c97f62b1383abf35bcee44a8 -o app.lafs-bundle.json',
@@ -51,7 +53,7 @@ versioned JSON proof bundle (see docs/bundle.md).`)
       const client = openLog(opts, 'bundle');
       const cp = await client.checkpoint();
       const filters = 'hash' in query ? { source: opts.source, platform: opts.platform } : {};
-      const bundle = await gatherBundle(client, cp, query, filters);
+      const bundle = await gatherBundle(client, cp, query, filters, { scan: opts.scan ?? false });
       const checked = await verifyBundle(bundle, parseVerifierKey(opts.vkey!, nodeEd25519));
       if (!checked.ok) throw new LafsError('bad-bundle', `the log's evidence does not verify, bundle not written: ${checked.reason}`);
       await writeFile(opts.output, encodeBundle(bundle));

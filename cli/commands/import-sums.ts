@@ -12,7 +12,7 @@ import { usageError } from '../errors.js';
 import { toBase64 } from '../encoding.js';
 import { openLog, type LogOptions } from '../log.js';
 import { examples, urlArg } from '../program.js';
-import { readArmoredOrBinary, reportSubmission, saveReceipt } from './submit.js';
+import { proofPathFor, readArmoredOrBinary, saveAndReport } from './submit.js';
 
 interface ImportOptions extends LogOptions { sums: string; signature: string; publicKey: string; source: string; platform?: string; platformRegex?: string; proofOut?: string; json?: boolean }
 
@@ -33,16 +33,18 @@ export function registerImportSums(program: Command): void {
     .description(`Submits a sha256sum-format checksum file and the builder's detached signature over it,
 unchanged, with the source digest and platform you supply as claims. Use --platform when every
 file in it is for one platform, or --platform-regex with a named group "platform" to take the
-platform from each file name (names the regex does not match are logged without a platform).`)
+platform from each file name (names the regex does not match are logged without a platform).
+Prints the entry index and leaf hash, and saves the inclusion proof (C2SP tlog-proof) as
+SUMS.tlog-proof, like \`lafs submit\`.`)
     .option('--log <url>', 'log server URL', urlArg)
-    .option('--vkey <key>', "the log's verifier key (name+hex+base64)")
+    .option('--vkey <key>', "the log's verifier key (name+hex+base64; required: `lafs-log key` on the log's host prints it)")
     .requiredOption('--sums <file>', 'the checksum file (sha256sum output)')
     .requiredOption('--signature <file>', 'detached OpenPGP signature over the checksum file, armored or binary')
     .requiredOption('--public-key <file>', "the builder's public key, armored or binary (the key that made the signature)")
     .requiredOption('--source <digest>', 'source digest: sha256:<hex> or git:<commit hex>')
     .addOption(new Option('--platform <platform>', 'one platform label for every file').conflicts('platformRegex'))
     .option('--platform-regex <re>', 'JavaScript regex with a named group (?<platform>...) applied to each file name')
-    .option('--proof-out <file>', 'save the inclusion proof (C2SP tlog-proof) to this file')
+    .option('--proof-out <file>', 'where to save the inclusion proof, a C2SP tlog-proof (default: SUMS.tlog-proof)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', examples([
       'lafs import-sums --log https://log.example.org --vkey "$LAFS_VKEY" \\',
@@ -65,7 +67,6 @@ platform from each file name (names the regex does not match are logged without 
         publicKey: await readArmoredOrBinary(opts.publicKey),
         claims,
       });
-      if (opts.proofOut) await saveReceipt(result, opts.proofOut);
-      reportSubmission(result, opts.proofOut ?? null, opts.json ?? false);
+      await saveAndReport(result, opts.proofOut ?? proofPathFor(opts.sums), opts.json ?? false);
     });
 }

@@ -5,7 +5,8 @@
  * written 0600 and never overwritten unless --force.
  */
 import type { Command } from 'commander';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, lstat, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { usageError } from '../errors.js';
@@ -34,18 +35,56 @@ export async function keygen(options: KeygenOptions): Promise<{ fingerprint: str
     format: 'armored',
   });
   const key = await openpgp.readKey({ armoredKey: publicKey });
-  await mkdir(options.out, { recursive: true });
+  // A new key directory is private to its owner; an existing one is the user's to manage.
+  await mkdir(options.out, { recursive: true, mode: 0o700 });
   const privateKeyFile = join(options.out, PRIVATE_KEY_FILE);
   const publicKeyFile = join(options.out, PUBLIC_KEY_FILE);
-  const flag = options.force ? 'w' : 'wx';
+  if (!options.force) {
+    // Check both before writing either, so a refusal leaves the directory as it was.
+    for (const file of [privateKeyFile, publicKeyFile]) {
+      if (await exists(file)) throw usageError(`${file} already exists: choose another --out directory, or pass --force to replace the key`);
+    }
+  }
   try {
-    await writeFile(privateKeyFile, privateKey, { mode: 0o600, flag });
-    await writeFile(publicKeyFile, publicKey, { mode: 0o644, flag });
+    await writeKeyFile(privateKeyFile, privateKey, 0o600, options.force ?? false);
+    await writeKeyFile(publicKeyFile, publicKey, 0o644, options.force ?? false);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw usageError(`${(error as NodeJS.ErrnoException).path} already exists: choose another --out directory, or pass --force to replace the key`);
     throw error;
   }
   return { fingerprint: key.getFingerprint().toLowerCase(), privateKeyFile, publicKeyFile };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+/**
+ * Writes a key file with exactly `mode`. A file's mode is only set when it is created, so
+ * replacing one in place (--force) would keep, say, 0644 on a new private key: instead a fresh
+ * file is written beside it and renamed over it. Without `replace` an existing file is EEXIST.
+ */
+async function writeKeyFile(file: string, text: string, mode: number, replace: boolean): Promise<void> {
+  if (!replace) {
+    await writeFile(file, text, { mode, flag: 'wx' });
+    await chmod(file, mode); // the umask may have taken bits away; never more than `mode`
+    return;
+  }
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(temp, text, { mode, flag: 'wx' });
+    await chmod(temp, mode);
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
 }
 
 export function registerKeygen(program: Command): void {

@@ -6,53 +6,16 @@
  * JSON with both proofs.
  */
 import type { Command } from 'commander';
-import { nodeHash, type Hash, type Sha256 } from '../../merkle/hash.js';
 import { LafsError } from '../../merkle/errors.js';
 import { formatTlogProof } from '../../merkle/tlog-proof.js';
-import { nodeSha256 } from '../../attestation/node-crypto.js';
-import { fromBase64Strict, toBase64 } from '../encoding.js';
+import { toBase64 } from '../encoding.js';
 import { openLogForReading, type LogOptions } from '../log.js';
 import { examples, integerArg, urlArg } from '../program.js';
 
+/** The audit-path root (RFC 9162 2.1.3.2) lives with the client, which proves `--size` answers. */
+export { rootFromInclusionPath } from '../../client/log-client.js';
+
 interface ProofOptions extends LogOptions { index: number; size?: number }
-
-/** RFC 9162 2.1.3.2 run forwards: the root an audit path implies, or null if the path has the wrong shape. */
-export function rootFromInclusionPath(index: number, size: number, leaf: Hash, path: readonly Hash[], sha256: Sha256): Hash | null {
-  if (index >= size) return null;
-  let fn = index;
-  let sn = size - 1;
-  let r = leaf;
-  for (const p of path) {
-    if (sn === 0) return null;
-    if (fn % 2 === 1 || fn === sn) {
-      r = nodeHash(p, r, sha256);
-      while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
-    } else {
-      r = nodeHash(r, p, sha256);
-    }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
-  return sn === 0 ? r : null;
-}
-
-async function fetchInclusionPath(log: string, index: number, size: number): Promise<Hash[]> {
-  const url = `${log}/v1/proof/inclusion?index=${index}&size=${size}`;
-  let body: { proof?: unknown };
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-    if (!response.ok) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
-    body = (await response.json()) as { proof?: unknown };
-  } catch (error) {
-    throw new LafsError('unavailable', `${url}: ${(error as Error).message}`, { cause: error });
-  }
-  if (!Array.isArray(body.proof) || body.proof.some((h) => typeof h !== 'string')) throw new LafsError('bad-proof', `${url}: answer has no "proof" array of base64 hashes`);
-  return (body.proof as string[]).map((h, i) => {
-    const bytes = fromBase64Strict(h, `${url} proof[${i}]`);
-    if (bytes.length !== 32) throw new LafsError('bad-proof', `${url}: proof[${i}] is not 32 bytes`);
-    return bytes;
-  });
-}
 
 export function registerProof(program: Command): void {
   program
@@ -62,8 +25,8 @@ export function registerProof(program: Command): void {
 the log's current checkpoint; it verifies offline. With --size S smaller than the current tree,
 prints JSON: the inclusion proof in the tree of size S, that tree's root, and a consistency
 proof from it to the current signed checkpoint.`)
-    .option('--log <url>', 'log server URL', urlArg)
-    .option('--vkey <key>', "the log's verifier key (default: asked from the log, unpinned)")
+    .option('--log <url>', 'log server URL or static tile mirror', urlArg)
+    .option('--vkey <key>', "the log's verifier key (default: asked from the log server, unpinned; required for a mirror)")
     .requiredOption('--index <n>', 'entry index (0-based)', integerArg(0))
     .option('--size <s>', 'tree size to prove inclusion in (default: the current checkpoint)', integerArg(1))
     .addHelpText('after', examples([
@@ -82,14 +45,11 @@ proof from it to the current signed checkpoint.`)
         process.stdout.write(formatTlogProof({ index: opts.index, proof, checkpoint: cp.note }));
         return;
       }
-      const path = await fetchInclusionPath(opts.log!, opts.index, size);
-      const root = rootFromInclusionPath(opts.index, size, entry.leafHash, path, nodeSha256);
-      if (!root) throw new LafsError('bad-proof', `the log's inclusion proof for index ${opts.index} in size ${size} has the wrong length`);
-      const older = { origin: cp.checkpoint.origin, size, root, extensions: [] };
-      const consistency = await client.proveConsistency(older, cp.checkpoint);
+      // Through the client: retries and timeouts, the API or verified tiles (a static mirror), every hash checked.
+      const past = await client.inclusionProofAt(opts.index, entry.leafHash, size, cp.checkpoint);
       process.stdout.write(JSON.stringify({
-        index: opts.index, size, leafHash: toBase64(entry.leafHash), root: toBase64(root), inclusionProof: path.map(toBase64),
-        consistencyProof: consistency.map(toBase64), checkpoint: cp.note,
+        index: opts.index, size, leafHash: toBase64(entry.leafHash), root: toBase64(past.root), inclusionProof: past.proof.map(toBase64),
+        consistencyProof: past.consistencyProof.map(toBase64), checkpoint: cp.note,
       }, null, 2) + '\n');
     });
 }

@@ -9,7 +9,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { SubmitResult } from '../../client/log-client.js';
 import { formatTlogProof } from '../../merkle/tlog-proof.js';
 import { STATEMENT_KIND } from '../../attestation/statement.js';
+import { LafsError } from '../../merkle/errors.js';
 import { toBase64 } from '../encoding.js';
+import { describeError } from '../errors.js';
 import { openLog, type LogOptions } from '../log.js';
 import { examples, urlArg } from '../program.js';
 
@@ -21,6 +23,21 @@ export function proofPathFor(file: string): string {
 /** Writes the C2SP tlog-proof of a submission. */
 export async function saveReceipt(result: SubmitResult, path: string): Promise<void> {
   await writeFile(path, formatTlogProof({ index: result.index, proof: result.inclusionProof, checkpoint: result.checkpoint.note }));
+}
+
+/**
+ * Saves the receipt, then reports. The entry is logged whatever happens to the file: if it cannot
+ * be written the result is still printed (without a proof path) before the error, which says how
+ * to get the receipt again.
+ */
+export async function saveAndReport(result: SubmitResult, proofFile: string, json: boolean): Promise<void> {
+  try {
+    await saveReceipt(result, proofFile);
+  } catch (error) {
+    reportSubmission(result, null, json);
+    throw new LafsError('io', `logged as index ${result.index}, but the receipt could not be saved to ${proofFile} (${describeError(error)}); get it with \`lafs proof --index ${result.index}\``, { cause: error });
+  }
+  reportSubmission(result, proofFile, json);
 }
 
 export function reportSubmission(result: SubmitResult, proofFile: string | null, json: boolean): void {
@@ -55,7 +72,7 @@ export function registerSubmit(program: Command): void {
 Prints the entry index and leaf hash, and saves the inclusion proof (C2SP tlog-proof) as
 STATEMENT.tlog-proof. Submitting the same thing twice returns the existing entry.`)
     .option('--log <url>', 'log server URL', urlArg)
-    .option('--vkey <key>', "the log's verifier key (name+hex+base64)")
+    .option('--vkey <key>', "the log's verifier key (name+hex+base64; required: `lafs-log key` on the log's host prints it)")
     .requiredOption('--statement <file>', 'statement file (from `lafs attest`)')
     .requiredOption('--signature <file>', 'detached signature over the statement, armored or binary')
     .requiredOption('--public-key <file>', "signer's public key, armored or binary")
@@ -71,8 +88,6 @@ STATEMENT.tlog-proof. Submitting the same thing twice returns the existing entry
       const signature = await readArmoredOrBinary(opts.signature);
       const publicKey = await readArmoredOrBinary(opts.publicKey);
       const result = await submitStatement({ ...opts, statement, signature, publicKey }, 'submit');
-      const proofFile = opts.proofOut ?? proofPathFor(opts.statement);
-      await saveReceipt(result, proofFile);
-      reportSubmission(result, proofFile, opts.json ?? false);
+      await saveAndReport(result, opts.proofOut ?? proofPathFor(opts.statement), opts.json ?? false);
     });
 }

@@ -4,7 +4,7 @@
  * statement are good signatures to gpg. Also the progress bar of the streaming hash on a TTY.
  */
 import test from 'ava';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keygen, parseUserId } from '../../cli/commands/keygen.js';
 import { signWithKeyFile } from '../../cli/sign.js';
@@ -34,6 +34,29 @@ for (const rsa of [undefined, 3072]) {
     t.false(other.status.some((s) => s.startsWith('VALIDSIG ')));
   });
 }
+
+test('keygen --force replaces a world-readable private key file with a 0600 one; a new --out dir is 0700', async (t) => {
+  const dir = join(tempDir(), 'a', 'new', 'dir');
+  const first = await keygen({ name: 'Mode Test <mode@example.org>', out: dir });
+  t.is(statSync(dir).mode & 0o777, 0o700);
+  t.is(statSync(first.privateKeyFile).mode & 0o777, 0o600);
+  t.is(statSync(first.publicKeyFile).mode & 0o777, 0o644);
+  // Someone loosened the old key file; --force must not inherit that mode.
+  chmodSync(first.privateKeyFile, 0o644);
+  const second = await keygen({ name: 'Mode Test <mode@example.org>', out: dir, force: true });
+  t.not(second.fingerprint, first.fingerprint);
+  t.is(statSync(second.privateKeyFile).mode & 0o777, 0o600);
+  t.regex(readFileSync(second.privateKeyFile, 'utf8'), /BEGIN PGP PRIVATE KEY BLOCK/);
+  t.deepEqual(readdirSync(dir).sort(), ['private-key.asc', 'public-key.asc'], 'no temp files left');
+});
+
+test('keygen without --force refuses when either key file exists, and writes neither', async (t) => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'public-key.asc'), 'old public key');
+  await t.throwsAsync(keygen({ name: 'Refuse <refuse@example.org>', out: dir }), { message: /public-key\.asc already exists.*--force/ });
+  t.false(existsSync(join(dir, 'private-key.asc')));
+  t.is(readFileSync(join(dir, 'public-key.asc'), 'utf8'), 'old public key');
+});
 
 test('keygen --name parsing', (t) => {
   t.deepEqual(parseUserId('Alice Builder <alice@example.org>'), { name: 'Alice Builder', email: 'alice@example.org' });

@@ -4,11 +4,11 @@
  */
 import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTrust, readKeyFile } from '../../cli/trust.js';
 import { sha256File } from '../../cli/hash-file.js';
-import { configDir, loadCheckpoint, saveCheckpoint } from '../../cli/config.js';
+import { configDir, loadCheckpoint, saveCheckpoint, saveDecision } from '../../cli/config.js';
 import { describeError, exitCodeFor, ExitCode } from '../../cli/errors.js';
 import { fromBase64Strict, parseSha256Arg } from '../../cli/encoding.js';
 import { rootFromInclusionPath } from '../../cli/commands/proof.js';
@@ -75,7 +75,7 @@ test('config: checkpoints round-trip per origin under $XDG_CONFIG_HOME/lafs, 060
   const env = { XDG_CONFIG_HOME: tempDir() };
   t.is(configDir(env), join(env.XDG_CONFIG_HOME, 'lafs'));
   t.is(await loadCheckpoint('example.org/log', env), null);
-  const file = await saveCheckpoint({ origin: 'example.org/log', size: 5, root: Buffer.alloc(32, 1).toString('base64'), note: 'n' }, env);
+  const { file } = await saveCheckpoint({ origin: 'example.org/log', size: 5, root: Buffer.alloc(32, 1).toString('base64'), note: 'n' }, env);
   t.is(statSync(file).mode & 0o777, 0o600);
   const back = await loadCheckpoint('example.org/log', env);
   t.like(back, { origin: 'example.org/log', size: 5, note: 'n' });
@@ -84,10 +84,50 @@ test('config: checkpoints round-trip per origin under $XDG_CONFIG_HOME/lafs, 060
   t.is((await loadCheckpoint('example.org/log', env))?.size, 9);
 });
 
+test('config: the remembered checkpoint never moves backwards; a same-size other root is a conflict, left alone', async (t) => {
+  const env = { XDG_CONFIG_HOME: tempDir() };
+  const root = (n: number) => Buffer.alloc(32, n).toString('base64');
+  const o = 'example.org/mono';
+  t.is((await saveCheckpoint({ origin: o, size: 9, root: root(9), note: 'nine' }, env)).status, 'saved');
+  const older = await saveCheckpoint({ origin: o, size: 5, root: root(5), note: 'five' }, env);
+  t.is(older.status, 'kept-newer');
+  t.like(older, { current: { size: 9, root: root(9) } });
+  t.like(await loadCheckpoint(o, env), { size: 9, note: 'nine' });
+  const fork = await saveCheckpoint({ origin: o, size: 9, root: root(1), note: 'other nine' }, env);
+  t.is(fork.status, 'conflict');
+  t.like(await loadCheckpoint(o, env), { size: 9, root: root(9) });
+  t.is((await saveCheckpoint({ origin: o, size: 9, root: root(9), note: 'nine re-signed' }, env)).status, 'saved', 'same tree: refreshed');
+  t.is((await saveCheckpoint({ origin: o, size: 12, root: root(12), note: 'twelve' }, env)).status, 'saved');
+  t.is((await loadCheckpoint(o, env))?.size, 12);
+  // The rule itself.
+  t.is(saveDecision(null, { size: 0, root: root(0) }), 'saved');
+  t.is(saveDecision({ size: 3, root: root(3) }, { size: 2, root: root(2) }), 'kept-newer');
+  t.is(saveDecision({ size: 3, root: root(3) }, { size: 3, root: root(4) }), 'conflict');
+  t.is(saveDecision({ size: 3, root: root(3) }, { size: 4, root: root(4) }), 'saved');
+});
+
+test('config: concurrent saves in any order end with the largest tree, no temp or lock files left', async (t) => {
+  const env = { XDG_CONFIG_HOME: tempDir() };
+  const sizes = Array.from({ length: 24 }, (_, i) => i + 1).sort(() => Math.random() - 0.5);
+  await Promise.all(sizes.map((size) => saveCheckpoint({ origin: 'race', size, root: Buffer.alloc(32, size).toString('base64'), note: `n${size}` }, env)));
+  t.like(await loadCheckpoint('race', env), { size: 24, note: 'n24' });
+  t.deepEqual(readdirSync(join(configDir(env), 'checkpoints')), ['race.json']);
+});
+
+test('config: a stale lock left by a dead run is taken over', async (t) => {
+  const env = { XDG_CONFIG_HOME: tempDir() };
+  const { file } = await saveCheckpoint({ origin: 'stale', size: 1, root: Buffer.alloc(32, 1).toString('base64'), note: 'n' }, env);
+  writeFileSync(`${file}.lock`, '99999\n');
+  const past = new Date(Date.now() - 60_000);
+  utimesSync(`${file}.lock`, past, past);
+  t.is((await saveCheckpoint({ origin: 'stale', size: 2, root: Buffer.alloc(32, 2).toString('base64'), note: 'm' }, env)).status, 'saved');
+  t.false(existsSync(`${file}.lock`));
+});
+
 test('config: a corrupted state file is an I/O error that says how to recover', async (t) => {
   const env = { XDG_CONFIG_HOME: tempDir() };
   const root = Buffer.alloc(32, 3).toString('base64');
-  const file = await saveCheckpoint({ origin: 'o', size: 1, root, note: 'n' }, env);
+  const { file } = await saveCheckpoint({ origin: 'o', size: 1, root, note: 'n' }, env);
   t.is((await loadCheckpoint('o', env))?.root, root);
   writeFileSync(file, JSON.stringify({ origin: 'o', size: 1, root: 'AA==', note: 'n' }));
   await t.throwsAsync(loadCheckpoint('o', env), { message: /malformed/ }, 'a root that is not 32 bytes');

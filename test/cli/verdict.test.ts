@@ -28,11 +28,10 @@ function world(states: readonly Says[]): Attestation[] {
   return out;
 }
 
-/** The rule as the issue states it, written independently of cli/verdict.ts. */
+/** The rule as the issue states it, written independently of cli/verdict.ts, for one subject. */
 function oracle(states: readonly Says[], trustedMask: number, k: number): 0 | 3 | 4 {
-  // Only a trusted builder attesting the target brings the subject into question.
-  const trustedAttestsTarget = states.some((s, i) => (trustedMask & (1 << i)) !== 0 && (s === 'target' || s === 'both'));
-  if (!trustedAttestsTarget) return 3;
+  // Anyone attesting the target brings the subject into question.
+  if (!states.some((s) => s === 'target' || s === 'both')) return 3;
   let agree = 0;
   let disagree = 0;
   states.forEach((s, i) => {
@@ -40,6 +39,7 @@ function oracle(states: readonly Says[], trustedMask: number, k: number): 0 | 3 
     if (s === 'other' || s === 'both') disagree++;
     else if (s === 'target') agree++;
   });
+  // Both conditions failing (not enough, and a trusted builder attests another hash): 4 wins.
   if (disagree > 0) return 4;
   return agree >= k ? 0 : 3;
 }
@@ -146,12 +146,81 @@ test('nothing attests the hash: not enough, even when trusted builders attest ot
   t.regex(v.reason, /no trusted builder attests this hash/);
 });
 
-test('a stranger claiming the hash where trusted builders attest another is a warning, not disagreement', (t) => {
+test('a stranger claiming the hash where trusted builders attest another: disagreement (4), both conditions fail', (t) => {
+  // Before: exit 3 with a warning. The issue's rule: no trusted builder attests H for the subject (not enough) and
+  // trusted builders attest a different hash for it (disagreement): 4 wins.
   const a = [att(0, 'f'.repeat(40), H), att(1, builders[0]!, G), att(2, builders[1]!, G)];
   const v = decide(a, { trusted: new Set(builders), threshold: 1 }, { sha256: H });
-  t.is(v.exitCode, 3);
-  t.is(v.subjects.length, 0);
+  t.is(v.exitCode, 4);
+  t.is(v.status, 'disagreement');
+  t.deepEqual(v.decisive?.trustedAgree, []);
+  t.deepEqual(v.decisive?.trustedDisagree.map((d) => d.builder), [builders[0], builders[1]]);
+  t.deepEqual(v.decisive?.untrustedAgree, ['f'.repeat(40)]);
+  t.regex(v.reason, /^no trusted builder attests this hash, and 2 trusted builders attest a different hash/);
   t.true(v.warnings.some((w) => w.includes('only untrusted builders') && w.includes(builders[0]!) && w.includes(`sha256:${G}`)), v.warnings.join('\n'));
+});
+
+test('anti-blocking: a stranger claiming a verified hash under another subject that trusted builders built differently cannot fail it', (t) => {
+  const stranger = 'f'.repeat(40);
+  const a = [
+    att(0, builders[0]!, H), att(1, builders[1]!, H), // the real subject: two trusted builders agree
+    att(2, stranger, H, { name: 'other.tar.gz' }), att(3, builders[2]!, G, { name: 'other.tar.gz' }), // the stranger's claim
+  ];
+  const v = decide(a, { trusted: new Set(builders), threshold: 2 }, { sha256: H });
+  t.is(v.exitCode, 0);
+  t.is(v.decisive?.name, 'app.tar.gz');
+  t.true(v.warnings.some((w) => w.includes('only untrusted builders') && w.includes('other.tar.gz')), v.warnings.join('\n'));
+  // When the real subject does not reach the threshold, the stranger-only subject's trusted dissent decides: 4.
+  const v3 = decide(a, { trusted: new Set(builders), threshold: 3 }, { sha256: H });
+  t.is(v3.exitCode, 4);
+  t.is(v3.decisive?.name, 'other.tar.gz');
+  // Narrowing to the real subject leaves it out again.
+  t.is(decide(a, { trusted: new Set(builders), threshold: 3 }, { sha256: H, name: 'app.tar.gz' }).exitCode, 3);
+});
+
+test('exhaustive: 3 builders x 2 subjects x 8 trust sets x thresholds 1-3 match the rule with the anti-blocking order', (t) => {
+  const names = ['app.tar.gz', 'other.tar.gz'];
+  /** Per subject: attested by anyone, vouched (a trusted builder attests H), trusted agree and dissent counts. */
+  const oracle2 = (states: Says[][], mask: number, k: number): 0 | 3 | 4 => {
+    const subj = names.map((_, n) => {
+      let anyone = false; let vouched = false; let agree = 0; let dissent = 0;
+      states.forEach((perSubject, i) => {
+        const s = perSubject[n]!;
+        const trusted = (mask & (1 << i)) !== 0;
+        if (s === 'target' || s === 'both') { anyone = true; if (trusted) vouched = true; }
+        if (!trusted) return;
+        if (s === 'target') agree++;
+        if (s === 'other' || s === 'both') dissent++;
+      });
+      return { anyone, vouched, agree, dissent };
+    });
+    if (subj.some((s) => s.vouched && s.dissent > 0)) return 4;
+    if (subj.some((s) => s.vouched && s.agree >= k)) return 0;
+    if (subj.some((s) => s.anyone && s.dissent > 0)) return 4;
+    return 3;
+  };
+  let cases = 0;
+  const counts = { 0: 0, 3: 0, 4: 0 };
+  for (let code = 0; code < 4 ** 6; code++) {
+    const states = [0, 1, 2].map((i) => [0, 1].map((n) => says[Math.floor(code / 4 ** (i * 2 + n)) % 4]!));
+    const a: Attestation[] = [];
+    states.forEach((perSubject, i) => perSubject.forEach((s, n) => {
+      if (s === 'target' || s === 'both') a.push(att(a.length, builders[i]!, H, { name: names[n]! }));
+      if (s === 'other' || s === 'both') a.push(att(a.length, builders[i]!, G, { name: names[n]! }));
+    }));
+    for (let mask = 0; mask < 8; mask++) {
+      const trusted = new Set(builders.slice(0, 3).filter((_, i) => mask & (1 << i)));
+      for (let k = 1; k <= 3; k++) {
+        const got = decide(a, { trusted, threshold: k }, { sha256: H }).exitCode;
+        const want = oracle2(states, mask, k);
+        if (got !== want) { t.fail(`states ${JSON.stringify(states)} trusted ${mask.toString(2)} k ${k}: got ${got}, want ${want}`); return; }
+        counts[got]++;
+        cases++;
+      }
+    }
+  }
+  t.is(cases, 4 ** 6 * 8 * 3);
+  t.true(counts[0] > 0 && counts[3] > 0 && counts[4] > 0);
 });
 
 test('only untrusted builders attest: not enough, with the strangers named in a warning', (t) => {
@@ -183,12 +252,16 @@ const arbAttestation = fc.record({
   sha256: fc.constantFrom(H, G, 'd'.repeat(64)),
 });
 
-test('property: untrusted attestations never change the exit code', (t) => {
+test('property: untrusted attestations never turn a failure into a pass nor a pass into a failure; at most 3 becomes 4', (t) => {
+  // Before: "never change the exit code". Under the issue's rule a stranger's claim of the hash can point at real trusted
+  // dissent for a subject (3 -> 4); the anti-blocking guarantee is what remains.
   fc.assert(fc.property(fc.array(arbAttestation, { maxLength: 12 }), fc.array(arbAttestation, { maxLength: 6 }), fc.integer({ min: 1, max: 4 }), (trustedOnes, strangers, k) => {
     const trusted = new Set(builders.slice(0, 2));
     const base = trustedOnes.filter((a) => trusted.has(a.builder));
     const extra = strangers.map((a) => ({ ...a, builder: 'f'.repeat(40) }));
-    return decide(base, { trusted, threshold: k }, { sha256: H }).exitCode === decide([...base, ...extra], { trusted, threshold: k }, { sha256: H }).exitCode;
+    const before = decide(base, { trusted, threshold: k }, { sha256: H }).exitCode;
+    const after = decide([...base, ...extra], { trusted, threshold: k }, { sha256: H }).exitCode;
+    return before === after || (before === 3 && after === 4);
   }));
   t.pass();
 });

@@ -70,12 +70,13 @@ test('connection refused: retried, then an unavailable error naming the URL and 
 
 test('a server that never answers times out with an error naming the URL', async (t) => {
   const srv = await tinyServer(t, () => { /* never responds */ });
-  const http = new HttpTransport({ timeoutMs: 150, retries: 1, backoffMs: 1 });
+  // 1 s per attempt, not less: on a loaded machine a shorter timeout can abort the second attempt before the server sees it.
+  const http = new HttpTransport({ timeoutMs: 1_000, retries: 1, backoffMs: 1 });
   const url = `${srv.url}/checkpoint`;
   const started = Date.now();
   const err = await t.throwsAsync(http.request('GET', url, { maxBytes: 1000 }), { instanceOf: LafsError });
   t.is(err!.code, 'unavailable');
-  t.true(err!.message.startsWith(`GET ${url}: timed out after 150 ms after 2 attempts`), err!.message);
+  t.true(err!.message.startsWith(`GET ${url}: timed out after 1000 ms after 2 attempts`), err!.message);
   t.is(srv.count(), 2);
   t.true(Date.now() - started < 5_000);
 });

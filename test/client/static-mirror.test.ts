@@ -126,6 +126,41 @@ test('inclusion proofs computed from tiles verify, for edge indexes of every til
   t.is(err!.code, 'inconsistent');
 });
 
+test('inclusion proofs in an older tree size, from tiles of the newer checkpoint: root proven by consistency', async (t) => {
+  const srv = await bigLog();
+  const c = client(srv.url);
+  const { checkpoint } = await c.checkpoint();
+  for (const [index, size] of [[0, 1], [5, 6], [255, 256], [256, 300], [1000, 65536], [65536, 65537], [3, BIG - 1], [BIG - 1, BIG]] as const) {
+    const h = leafHash(bigLeaves[index]!, nodeSha256);
+    const past = await c.inclusionProofAt(index, h, size, checkpoint);
+    const root = rootOfLeaves(bigLeaves.slice(0, size), nodeSha256);
+    t.deepEqual([...past.root], [...root], `root of size ${size}`);
+    t.true(verifyInclusion(h, index, size, past.proof, root, nodeSha256).ok, `index ${index} size ${size}`);
+    t.true(verifyConsistency(size, BIG, past.consistencyProof, root, checkpoint.root, nodeSha256).ok, `consistency ${size} -> ${BIG}`);
+  }
+  // The wrong leaf implies a root that no consistency proof connects to the checkpoint.
+  const err = await t.throwsAsync(c.inclusionProofAt(5, leafHash(bigLeaves[6]!, nodeSha256), 100, checkpoint), { instanceOf: LafsError });
+  t.is(err!.code, 'inconsistent');
+  await t.throwsAsync(c.inclusionProofAt(100, leafHash(bigLeaves[100]!, nodeSha256), 100, checkpoint), { message: /index 100 is not in the tree of size 100/ });
+  await t.throwsAsync(c.inclusionProofAt(1, leafHash(bigLeaves[1]!, nodeSha256), BIG + 1, checkpoint), { message: /between 1 and the checkpoint's size/ });
+});
+
+test('logInfo: a static mirror cannot tell its key (says to pass it); a log server is asked through retries', async (t) => {
+  const srv = await staticLog(rawLeaves(3));
+  const err = await t.throwsAsync(LogClient.logInfo(srv.url, fast), { instanceOf: LafsError });
+  t.is(err!.code, 'unavailable');
+  t.regex(err!.message, /^GET http:\/\/127\.0\.0\.1:\d+\/v1\/log: .* serves no \/v1 API \(a static tile mirror\?\), so it cannot tell its verifier key; pass the key/);
+  const api = createServer((req, res) => {
+    if (req.url === '/v1/log') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ origin: ORIGIN, verifierKey: keys.verifierKey, size: 3 }));
+    else res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not-found","message":"no"}');
+  });
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => { api.closeAllConnections(); api.close(() => resolve()); }));
+  const front = await flakyFront(t, `http://127.0.0.1:${(api.address() as AddressInfo).port}`, 2);
+  t.deepEqual(await LogClient.logInfo(front.url, { retries: 3, backoffMs: 1 }), { origin: ORIGIN, verifierKey: keys.verifierKey, size: 3 });
+  t.is(front.hits.length, 3);
+});
+
 test('on a mirror the client asks /v1 once, then computes proofs from tiles only', async (t) => {
   const leaves = rawLeaves(300, 'probe');
   const srv = await staticLog(leaves);
@@ -232,6 +267,35 @@ test('a truncated hash tile is inconsistent; a missing one is unavailable with a
   const err2 = await t.throwsAsync(drain(c, 256, 257), { instanceOf: LafsError });
   t.is(err2!.code, 'unavailable');
   t.regex(err2!.message, /404 not found, but the checkpoint covers this tile/);
+});
+
+test('a bad tile does not stick: once the mirror serves the right bytes again, the same client reads them afresh', async (t) => {
+  const { srv } = await tamperable();
+  const count = (path: string) => srv.requests.filter((r) => r === `/${path}`).length;
+  const cases: [string, string, number, (file: string) => void][] = [
+    ['tampered hash tile', tilePath({ kind: 'hash', level: 0, index: 1, width: 256 }), 261, (f) => flipByte(f, 100)],
+    ['truncated hash tile', tilePath({ kind: 'hash', level: 0, index: 0, width: 256 }), 7, (f) => writeFileSync(f, readFileSync(f).subarray(0, 8000))],
+    ['tampered entry bundle', tilePath({ kind: 'entries', index: 1, width: 256 }), 259, (f) => flipByte(f, 4)],
+  ];
+  for (const [name, path, index, spoil] of cases) {
+    const c = client(srv.url);
+    const file = join(srv.dir, path);
+    const good = readFileSync(file);
+    spoil(file);
+    const err = await t.throwsAsync(drain(c, index, index + 1), { instanceOf: LafsError }, name);
+    t.is(err!.code, 'inconsistent', name);
+    writeFileSync(file, good); // the mirror recovers
+    const before = count(path);
+    await t.notThrowsAsync(drain(c, index, index + 1), name);
+    t.is(count(path), before + 1, `${name}: fetched again, not served from the cache`);
+  }
+  // Verified full tiles are cached: reading the same entries again costs no request for the full bundle.
+  const c = client(srv.url);
+  const bundle = tilePath({ kind: 'entries', index: 1, width: 256 });
+  await drain(c, 300, 301);
+  const before = count(bundle);
+  await drain(c, 310, 311);
+  t.is(count(bundle), before, 'the verified entry bundle came from the cache');
 });
 
 test('a mirror without the partial tiles falls back to full tiles (a mirror taken later)', async (t) => {

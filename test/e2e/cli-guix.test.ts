@@ -5,7 +5,7 @@
  * says: the builders whose signatures over a sums file listing that hash gpg accepts.
  */
 import test from 'ava';
-import { readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../helpers/process.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
@@ -23,7 +23,7 @@ const TARGET_NAME = 'bitcoin-27.0-x86_64-linux-gnu.tar.gz';
 const keysDir = join(guixSigsDir, 'builder-keys');
 const OLDER_KEYS: Record<string, string> = { davidgumberg: 'davidgumberg.2024-04.gpg', svanstaa: 'svanstaa.2023-04.gpg' };
 let server: RunningServer;
-const imported: { builder: string; file: string; code: number | null; stderr: string }[] = [];
+const imported: { builder: string; file: string; code: number | null; stderr: string; receipt: string }[] = [];
 
 /** Runs `tasks` with at most `limit` at once. */
 async function pool<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
@@ -38,13 +38,16 @@ test.before(async () => {
   const entries = guixEntries();
   await pool(entries, 4, async (e) => {
     const dir = join(guixSigsDir, '27.0', e.builder);
+    // A copy of the sums file, so the default receipt (SUMS.tlog-proof, beside it) is not written into the shared fixtures.
+    const sums = join(tempDir('lafs-sums-'), `${e.file}.SHA256SUMS`);
+    copyFileSync(join(dir, `${e.file}.SHA256SUMS`), sums);
     const r = await run('lafs', [
       'import-sums', '--log', server.url, '--vkey', server.verifierKey,
-      '--sums', join(dir, `${e.file}.SHA256SUMS`), '--signature', join(dir, `${e.file}.SHA256SUMS.asc`),
+      '--sums', sums, '--signature', join(dir, `${e.file}.SHA256SUMS.asc`),
       '--public-key', join(keysDir, OLDER_KEYS[e.builder] ?? `${e.builder}.gpg`),
       '--source', e.source, '--platform-regex', PLATFORM_REGEX,
     ], { env: { XDG_CONFIG_HOME: tempDir('lafs-xdg-') } });
-    imported.push({ builder: e.builder, file: e.file, code: r.code, stderr: r.stderr });
+    imported.push({ builder: e.builder, file: e.file, code: r.code, stderr: r.stderr, receipt: `${sums}.tlog-proof` });
   });
 });
 
@@ -56,6 +59,11 @@ test('every file pair of the fixture imports', (t) => {
   t.is(imported.length, 35);
   const failed = imported.filter((i) => i.code !== 0);
   t.deepEqual(failed, []);
+  // Like submit, import-sums saves its receipt by default, as SUMS.tlog-proof.
+  for (const i of imported) {
+    t.true(existsSync(i.receipt), i.receipt);
+    t.regex(readFileSync(i.receipt, 'utf8'), /^c2sp\.org\/tlog-proof@v1\nindex \d+\n/);
+  }
 });
 
 test('lafs-verify --hash on a real artifact passes with the threshold gpg supports, and names the builders', async (t) => {

@@ -63,6 +63,10 @@ const bad: [Program, string[], RegExp][] = [
   ['lafs', ['submit', '--statement', file, '--signature', file], /required option '--public-key/],
   ['lafs', ['submit', '--log', 'ftp://x', '--statement', file, '--signature', file, '--public-key', file], /--log.*http/],
   ['lafs', ['submit', '--statement', file, '--signature', file, '--public-key', file], /--log URL is required/],
+  // --vkey stays required for what builders keep (receipts, bundles), and the reason says how to get it.
+  ['lafs', ['submit', '--log', 'http://127.0.0.1:9', '--statement', file, '--signature', file, '--public-key', file], /^lafs: error: submit: --vkey KEY is required: .*`lafs-log key --data DIR`.*GET http:\/\/127\.0\.0\.1:9\/v1\/log\n$/],
+  ['lafs', ['import-sums', '--log', 'http://127.0.0.1:9', '--sums', file, '--signature', file, '--public-key', file, '--source', 'git:00', '--platform', 'p'], /^lafs: error: import-sums: --vkey KEY is required: .*`lafs-log key --data DIR`.*GET http:\/\/127\.0\.0\.1:9\/v1\/log\n$/],
+  ['lafs', ['attest', '--source', `git:${'0'.repeat(40)}`, '--platform', 'p', '--key', 'k', '--submit', '--log', 'http://127.0.0.1:9', file], /^lafs: error: --submit needs --log URL and --vkey KEY: .*`lafs-log key --data DIR`.*GET http:\/\/127\.0\.0\.1:9\/v1\/log\n$/],
   ['lafs', ['import-sums', '--log', 'http://127.0.0.1:9', '--vkey', VKEY, '--sums', file, '--signature', file, '--public-key', file, '--source', 'git:00', '--platform-regex', '('], /--platform-regex is not a valid regular expression/],
   ['lafs', ['import-sums', '--log', 'http://127.0.0.1:9', '--vkey', VKEY, '--sums', file, '--signature', file, '--public-key', file, '--source', 'git:00', '--platform-regex', '^x'], /named group \(\?<platform>/],
   ['lafs', ['import-sums', '--log', 'http://127.0.0.1:9', '--vkey', VKEY, '--sums', file, '--signature', file, '--public-key', file, '--source', 'git:00'], /exactly one of --platform P or --platform-regex RE/],
@@ -81,6 +85,10 @@ const bad: [Program, string[], RegExp][] = [
   ['lafs-verify', [join(dir, 'missing.tar.gz'), '--log', 'http://127.0.0.1:9', '--vkey', VKEY, '--trust', keys], /no such file or directory: .*missing\.tar\.gz/],
   ['lafs-verify', [file, '--bundle', join(dir, 'missing.json'), '--vkey', VKEY, '--trust', keys], /--bundle .*missing\.json: no such file/],
   ['lafs-verify', [file, '--log', 'http://127.0.0.1:9', '--vkey', VKEY, '--trust', keys, '--frobnicate'], /unknown option '--frobnicate'/],
+  // Near misses: commander's "(Did you mean ...?)" suggestion stays on the reason's line.
+  ['lafs-verify', [file, '--log', 'http://127.0.0.1:9', '--vkey', VKEY, '--trust', keys, '--treshold', '3'], /unknown option '--treshold' \(Did you mean --threshold\?\)\n$/],
+  ['lafs', ['keygen', '--name', 'A <a@example.org>', '--out', join(dir, 'k'), '--froce'], /unknown option '--froce' \(Did you mean --force\?\)\n$/],
+  ['lafs', ['attset'], /unknown command 'attset' \(Did you mean attest\?\)\n$/],
 ];
 
 for (const [program, args, reason] of bad) {

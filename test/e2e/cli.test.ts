@@ -193,9 +193,15 @@ test.serial('lafs get, proof and submit (idempotent) against the live log', asyn
   const receiptIndex = /^index (\d+)$/m.exec(readFileSync(join(work, 'Alice-x86_64.statement.tlog-proof'), 'utf8'))![1];
   t.regex(again.stdout, new RegExp(`^index ${receiptIndex}\nleaf-hash [A-Za-z0-9+/]{43}=\nbuilder ${keys.Alice!.fingerprint}\nalready logged`));
   ok(t, await lafs(['get', ...logArgs(), '--index', '999']), 2);
+  // The receipt cannot be written: the entry is logged anyway, the result is printed, and the error says how to get the receipt.
+  const unsaved = await lafs(['submit', ...logArgs(), '--statement', join(work, 'Alice-x86_64.statement'), '--signature', join(work, 'Alice-x86_64.statement.asc'), '--public-key', join(keys.Alice!.dir, 'public-key.asc'), '--proof-out', join(work, 'no-such-dir', 'r.tlog-proof')]);
+  ok(t, unsaved, 2);
+  t.regex(unsaved.stdout, new RegExp(`^index ${receiptIndex}\n`));
+  t.regex(unsaved.stderr, new RegExp(`logged as index ${receiptIndex}, but the receipt could not be saved to .*no-such-dir.*lafs proof --index ${receiptIndex}`));
 });
 
-test.serial('against a static tile mirror: get and proof work from tiles; lafs-verify needs the lookup API and says so (exit 2)', async (t) => {
+test.serial('against a static tile mirror: get, proof and proof --size work from tiles; lafs-verify scans and gives the verdict the server gives', async (t) => {
+  // Before: lafs-verify needed the lookup API and exited 2 on a mirror; that assertion encoded the missing scan.
   const mirror = await mirrorLog(server.url);
   try {
     const args = ['--log', mirror.url, '--vkey', server.verifierKey];
@@ -205,9 +211,50 @@ test.serial('against a static tile mirror: get and proof work from tiles; lafs-v
     const proof = await lafs(['proof', ...args, '--index', '1']);
     ok(t, proof, 0);
     t.regex(proof.stdout, /^c2sp\.org\/tlog-proof@v1\nindex 1\n/);
-    const v = await verify([app, ...args, '--trust', trustAll]);
-    ok(t, v, 2);
-    t.regex(v.stderr, /static tile mirror/);
+    // proof --size from verified tiles, identical to the server's answer.
+    const [fromMirror, fromServer] = await Promise.all([lafs(['proof', ...args, '--index', '2', '--size', '5']), lafs(['proof', ...logArgs(), '--index', '2', '--size', '5'])]);
+    ok(t, fromMirror, 0);
+    ok(t, fromServer, 0);
+    t.deepEqual(JSON.parse(fromMirror.stdout), JSON.parse(fromServer.stdout));
+    t.like(JSON.parse(fromMirror.stdout), { index: 2, size: 5 });
+    // Without --vkey a mirror cannot tell its key: exit 2 saying what to pass.
+    const unpinned = await lafs(['get', '--log', mirror.url, '--index', '1']);
+    ok(t, unpinned, 2);
+    t.regex(unpinned.stderr, /static tile mirror\?\), so it cannot tell its verifier key; pass the key/);
+
+    const trustNoCarol = tempDir('lafs-trust-');
+    for (const f of ['Alice.asc', 'Bob.asc', 'dora.asc']) copyFileSync(join(trustAll, f), join(trustNoCarol, f));
+    const cases: [string, string[], number][] = [
+      ['four agree', [app, '--trust', trustAll, '--threshold', '3'], 0],
+      ['Carol disagrees', [armApp, '--trust', trustAll, '--threshold', '3'], 4],
+      ['Carol untrusted', [armApp, '--trust', trustNoCarol, '--threshold', '3'], 0],
+      ['only strangers', [app, '--trust', trustStranger, '--threshold', '1'], 3],
+      ['threshold too high', ['--hash', `sha256:${sha256(app)}`, '--trust', trustAll, '--threshold', '5'], 3],
+    ];
+    for (const [name, rest, code] of cases) {
+      const [viaMirror, viaServer, viaScan] = await Promise.all([
+        verify([...rest, ...args, '--json']),
+        verify([...rest, ...logArgs(), '--json']),
+        verify([...rest, ...logArgs(), '--scan', '--json']),
+      ]);
+      ok(t, viaMirror, code);
+      ok(t, viaServer, code);
+      ok(t, viaScan, code);
+      const [m, sv, sc] = [viaMirror, viaServer, viaScan].map((r) => JSON.parse(r.stdout));
+      t.is(m.log.search, 'scan', name);
+      t.is(sv.log.search, 'lookup', name);
+      t.is(sc.log.search, 'scan', name);
+      for (const x of [m, sv, sc]) delete x.log;
+      t.deepEqual(m, sv, `${name}: mirror and server give the same verdict`);
+      t.deepEqual(sc, sv, `${name}: --scan and lookup give the same verdict`);
+    }
+    const text = await verify([app, ...args, '--trust', trustAll, '--threshold', '3']);
+    ok(t, text, 0);
+    t.regex(text.stdout, /log: .*; every entry read \(scan\)/);
+    // lafs bundle works on the mirror too (scan), and the bundle verifies offline.
+    const mirrorBundle = join(work, 'mirror.bundle.json');
+    ok(t, await lafs(['bundle', ...args, '--hash', `sha256:${sha256(app)}`, '-o', mirrorBundle]), 0);
+    ok(t, await verify([app, '--bundle', mirrorBundle, '--vkey', server.verifierKey, '--trust', trustAll, '--threshold', '4']), 0);
   } finally {
     await mirror.close();
   }
@@ -224,6 +271,12 @@ test.serial('bundle, then offline verification with the server stopped; any flip
   ok(t, passed, 0);
   t.regex(passed.stdout, /^VERIFIED/);
   ok(t, await offline(armApp, armBundle, ['--threshold', '3']), 4);
+  // --log (and --scan) with --bundle: ignored, with a warning; the stopped server is never asked.
+  const withLog = await offline(app, bundleFile, ['--threshold', '4', '--log', server.url, '--scan', '--json']);
+  ok(t, withLog, 0);
+  const warned = JSON.parse(withLog.stdout).warnings as string[];
+  t.true(warned.includes(`--log ${server.url} is ignored with --bundle: verified offline, from the bundle only`), warned.join('\n'));
+  t.true(warned.some((w) => w.startsWith('--scan is ignored with --bundle')));
 
   const original = JSON.parse(readFileSync(bundleFile, 'utf8'));
   t.is(original.entries.length, 4);
