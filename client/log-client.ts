@@ -197,28 +197,36 @@ export class LogClient {
     if (!Number.isSafeInteger(index) || index < 0 || index >= cp.size) {
       throw new LafsError('out-of-range', `index ${index} is not in the tree of size ${cp.size}`);
     }
-    let proof: Hash[];
-    let source: string;
-    const res = await this.apiGet(`/v1/proof/inclusion?index=${index}&size=${cp.size}`);
-    if (res) {
-      const r = JsonReader.parse(res);
-      source = `GET ${res.url}`;
-      if (r.index('index') !== index || r.index('size') !== cp.size) throw new LafsError('inconsistent', `${source}: answered for another index or size than asked`);
-      const served = r.hash('leafHash');
-      if (encodeBase64(served) !== encodeBase64(leafHash)) {
-        throw new LafsError('inconsistent', `${source}: the log says the leaf at index ${index} has hash ${encodeBase64(served)}, not ${encodeBase64(leafHash)}`);
-      }
-      proof = r.hashes('proof');
-    } else {
-      const tree = this.tree(cp);
-      source = `inclusion proof computed from the tiles of ${this.url}`;
-      proof = (await makeInclusionProof(index, cp.size, tileHashSource(cp.size, tree.readTile, nodeSha256), nodeSha256)).map(plainBytes);
-    }
+    const { proof, source } = await this.inclusionPath(index, leafHash, cp.size, cp);
     const verdict = verifyInclusion(leafHash, index, cp.size, proof, cp.root, nodeSha256);
     if (!verdict.ok) {
       throw new LafsError('inconsistent', `${source}: inclusion proof of leaf ${encodeBase64(leafHash)} at index ${index} does not verify against the checkpoint of size ${cp.size}: ${describeProofFailure(verdict.reason)}`);
     }
     return proof;
+  }
+
+  /**
+   * The audit path of `index` in the tree of the first `size` leaves (size <= cp.size), not yet
+   * verified: from the /v1 API when the log has one (checked to answer for this index, size and
+   * leaf hash), else computed from tiles verified against `cp` (static mirrors). `source` names
+   * where it came from, for error messages.
+   */
+  private async inclusionPath(index: number, leafHash: Hash, size: number, cp: Checkpoint): Promise<{ proof: Hash[]; source: string }> {
+    const res = await this.apiGet(`/v1/proof/inclusion?index=${index}&size=${size}`);
+    if (res) {
+      const r = JsonReader.parse(res);
+      const source = `GET ${res.url}`;
+      if (r.index('index') !== index || r.index('size') !== size) throw new LafsError('inconsistent', `${source}: answered for another index or size than asked`);
+      const served = r.hash('leafHash');
+      if (encodeBase64(served) !== encodeBase64(leafHash)) {
+        throw new LafsError('inconsistent', `${source}: the log says the leaf at index ${index} has hash ${encodeBase64(served)}, not ${encodeBase64(leafHash)}`);
+      }
+      return { proof: r.hashes('proof'), source };
+    }
+    // Complete subtrees of the first `size` leaves are nodes of cp's tree too: its verified tiles hold them.
+    const tree = this.tree(cp);
+    const proof = await makeInclusionProof(index, size, tileHashSource(cp.size, tree.readTile, nodeSha256), nodeSha256);
+    return { proof: proof.map(plainBytes), source: `inclusion proof computed from the tiles of ${this.url}` };
   }
 
   /**
@@ -233,24 +241,7 @@ export class LogClient {
     if (!Number.isSafeInteger(size) || size < 1 || size > cp.size) throw new LafsError('out-of-range', `tree size ${size} is not between 1 and the checkpoint's size ${cp.size}`);
     if (!Number.isSafeInteger(index) || index < 0 || index >= size) throw new LafsError('out-of-range', `index ${index} is not in the tree of size ${size}`);
     if (size === cp.size) return { index, size, proof: await this.inclusionProof(index, leafHash, cp), root: cp.root, consistencyProof: [] };
-    let proof: Hash[];
-    let source: string;
-    const res = await this.apiGet(`/v1/proof/inclusion?index=${index}&size=${size}`);
-    if (res) {
-      const r = JsonReader.parse(res);
-      source = `GET ${res.url}`;
-      if (r.index('index') !== index || r.index('size') !== size) throw new LafsError('inconsistent', `${source}: answered for another index or size than asked`);
-      const served = r.hash('leafHash');
-      if (encodeBase64(served) !== encodeBase64(leafHash)) {
-        throw new LafsError('inconsistent', `${source}: the log says the leaf at index ${index} has hash ${encodeBase64(served)}, not ${encodeBase64(leafHash)}`);
-      }
-      proof = r.hashes('proof');
-    } else {
-      // Complete subtrees of the first `size` leaves are nodes of cp's tree too: its verified tiles hold them.
-      const tree = this.tree(cp);
-      source = `inclusion proof computed from the tiles of ${this.url}`;
-      proof = (await makeInclusionProof(index, size, tileHashSource(cp.size, tree.readTile, nodeSha256), nodeSha256)).map(plainBytes);
-    }
+    const { proof, source } = await this.inclusionPath(index, leafHash, size, cp);
     const root = rootFromInclusionPath(index, size, leafHash, proof, nodeSha256);
     if (!root) throw new LafsError('inconsistent', `${source}: inclusion proof of index ${index} in size ${size} has the wrong length (${proof.length} hashes)`);
     const consistencyProof = await this.proveConsistency({ origin: cp.origin, size, root, extensions: [] }, cp);
