@@ -7,7 +7,9 @@
  * The load generator runs on the same machine and takes CPU from the server, so the measured rate
  * is a floor. The server's own CPU time per entry (all its threads, from /proc) is reported too,
  * with the rate it implies for a server that had every core to itself (cores / CPU per entry),
- * and the share of that CPU spent verifying signatures (one-core verify cost / CPU per entry).
+ * and the share of that CPU spent verifying signatures (one-core verify cost / CPU per entry); and
+ * the CPU per entry of the server's main thread alone (HTTP, sequencing, storage), which bounds the
+ * rate at 1000 / that figure whatever the number of cores.
  *
  * Run: node --expose-gc dist/bench/ingest.bench.js   (prints one JSON object)
  */
@@ -38,8 +40,8 @@ function post(url: URL, body: string): Promise<number> {
 }
 
 /** User + system CPU seconds of a process, all threads (Linux /proc; fields 14 and 15 in clock ticks). */
-function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+function processCpuSeconds(pid: number, tid?: number): number {
+  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
@@ -96,9 +98,12 @@ process.stderr.write('ingest: one client\n');
 const single = await ingest(url, bodies.splice(0, SINGLE), 1);
 process.stderr.write(`ingest: ${CLIENTS} clients\n`);
 const serverCpuBefore = processCpuSeconds(server.process.pid!);
+const mainThreadCpuBefore = processCpuSeconds(server.process.pid!, server.process.pid!);
 const clientCpuBefore = process.cpuUsage();
 const many = await ingest(url, bodies.splice(0, MANY), CLIENTS);
 const serverCpuMsPerEntry = ((processCpuSeconds(server.process.pid!) - serverCpuBefore) * 1000) / many.entries;
+// The main thread (its thread id is the process id) is the one every request passes through.
+const mainThreadCpuMsPerEntry = ((processCpuSeconds(server.process.pid!, server.process.pid!) - mainThreadCpuBefore) * 1000) / many.entries;
 const clientCpu = process.cpuUsage(clientCpuBefore);
 const clientCpuMsPerEntry = (clientCpu.user + clientCpu.system) / 1000 / many.entries;
 
@@ -121,6 +126,7 @@ console.log(
     ratioToProjectVerifyAllCores: +(many.entriesPerSecond / (projectVerifyOneCore * cores)).toFixed(2),
     cpu: {
       serverMsPerEntry: +serverCpuMsPerEntry.toFixed(3),
+      serverMainThreadMsPerEntry: +mainThreadCpuMsPerEntry.toFixed(3),
       loadGeneratorMsPerEntry: +clientCpuMsPerEntry.toFixed(3),
       verifyMsPerEntryOneCore: +(1000 / projectVerifyOneCore).toFixed(3),
       verifyShareOfServerCpu: +(1000 / projectVerifyOneCore / serverCpuMsPerEntry).toFixed(2),

@@ -3,23 +3,23 @@
  * reader, build pool or sequencer, and formats the answer. Errors are thrown as LafsError and
  * turned into `{ error, message }` by http-errors.ts, the one place that maps codes to statuses.
  */
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { z } from 'zod';
 import { decodeLeaf } from '../attestation/leaf.js';
-import { validateClaims, type SumsClaims } from '../attestation/sums.js';
 import { decodeBase64Strict } from '../merkle/base64.js';
 import { LafsError } from '../merkle/errors.js';
 import { parseTilePath } from '../merkle/tiles.js';
 import type { BuildPool } from './build-pool.js';
 import { BODY_LIMIT_BYTES, LOOKUP_LIMIT } from './config.js';
-import { EntryViews, derivedPlatforms } from './entry-view.js';
-import { errorHandler, sendError } from './http-errors.js';
+import { EntryViews } from './entry-view.js';
+import { answerError, errorHandler, sendError } from './http-errors.js';
 import type { ByteBudget } from './inflight.js';
 import type { Metrics } from './metrics.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { LogReader } from './reader.js';
 import type { Sequencer } from './sequencer.js';
-import type { IndexRow, LookupRow, Store } from './store.js';
+import type { LookupRow, Store } from './store.js';
+import { parseSubmission, summarize, type BuiltSubmission } from './submission.js';
 
 export interface AppDeps {
   origin: string;
@@ -34,65 +34,8 @@ export interface AppDeps {
   log: { error(obj: object, msg: string): void; debug(obj: object, msg: string): void };
 }
 
-const KINDS = ['lafs-attestation/v1', 'sha256sums'] as const;
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-
-// ---- input parsing (every failure names the field) ----
-
-const SubmissionSchema = z.strictObject({
-  kind: z.string(),
-  statement: z.string().min(1).optional(),
-  sums: z.string().min(1).optional(),
-  signature: z.string().min(1),
-  publicKey: z.string().min(1),
-  claims: z.unknown().optional(),
-});
-
-function zodMessage(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return 'invalid body';
-  if (issue.code === 'unrecognized_keys') return `unknown field(s): ${issue.keys.join(', ')}`;
-  const path = issue.path.length ? issue.path.join('.') : 'body';
-  return `${path}: ${issue.message.replace(/^Invalid input: /, '')}`;
-}
-
-/** An OpenPGP object in the JSON body: ASCII-armored text as it is, or standard base64 of the binary. */
-function openpgpField(name: string, value: string): Uint8Array | string {
-  if (value.trimStart().startsWith('-----BEGIN PGP ')) return value;
-  const bytes = decodeBase64Strict(value);
-  if (bytes === undefined || bytes.length === 0) throw new LafsError('bad-request', `${name}: neither ASCII-armored nor standard base64`);
-  return bytes;
-}
-
-function parseSubmission(body: unknown): { kind: string; signed: Uint8Array; signature: Uint8Array | string; publicKey: Uint8Array | string; claims?: SumsClaims } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new LafsError('bad-request', 'body must be a JSON object sent with Content-Type: application/json');
-  }
-  const kind = (body as { kind?: unknown }).kind;
-  if (typeof kind !== 'string') throw new LafsError('bad-request', 'kind: required, a string');
-  if (!(KINDS as readonly string[]).includes(kind)) throw new LafsError('unknown-kind', `kind: ${JSON.stringify(kind)} is not one of ${KINDS.join(', ')}`);
-  const parsed = SubmissionSchema.safeParse(body);
-  if (!parsed.success) throw new LafsError('bad-request', zodMessage(parsed.error));
-  const b = parsed.data;
-  const signature = openpgpField('signature', b.signature);
-  const publicKey = openpgpField('publicKey', b.publicKey);
-  if (kind === 'lafs-attestation/v1') {
-    if (b.statement === undefined) throw new LafsError('bad-request', 'statement: required for kind lafs-attestation/v1');
-    if (b.sums !== undefined || b.claims !== undefined) throw new LafsError('bad-request', 'sums/claims: only for kind sha256sums');
-    return { kind, signed: new TextEncoder().encode(b.statement), signature, publicKey };
-  }
-  if (b.sums === undefined) throw new LafsError('bad-request', 'sums: required for kind sha256sums (base64 of the file)');
-  if (b.statement !== undefined) throw new LafsError('bad-request', 'statement: only for kind lafs-attestation/v1');
-  if (b.claims === undefined) throw new LafsError('bad-request', 'claims: required for kind sha256sums');
-  // Checked here, on the main thread, and replaced by a fresh flat object of three short strings:
-  // the raw JSON value may be anything the body limit allows (e.g. an array nested 100k deep), and
-  // only a small, known shape may travel to a worker (structured clone recurses on nesting).
-  const claims = validateClaims(b.claims);
-  const signed = decodeBase64Strict(b.sums);
-  if (signed === undefined || signed.length === 0) throw new LafsError('bad-request', 'sums: not standard base64 of a non-empty file');
-  return { kind, signed, signature, publicKey, claims };
-}
 
 function withPlatforms(platforms: (string | null)[] | undefined): { platforms?: (string | null)[] } {
   return platforms === undefined ? {} : { platforms };
@@ -142,8 +85,160 @@ function routeLabel(path: string): string {
   return 'other';
 }
 
+/** The inflight bytes one submission holds: given back once the response is over and the handler is done with the request. */
+interface Release { handling: boolean; done(): void }
+
+/**
+ * POST /v1/entries, in the parts both of its paths share: the rate limit, the byte budget, and
+ * building, sequencing and answering a submission (createHandler, createApp).
+ */
+function submissionHandlers(deps: AppDeps) {
+  const { reader, sequencer, limiter, inflight, metrics } = deps;
+
+  /** Takes a token for the client; false once it has answered 429. */
+  const limitRate = (req: IncomingMessage, res: ServerResponse): boolean => {
+    // req.ip without a trusted proxy is the socket's address.
+    const wait = limiter.take(req.socket.remoteAddress ?? 'unknown');
+    if (wait <= 0) return true;
+    metrics.countSubmission('rejected');
+    res.setHeader('Retry-After', String(Math.max(1, Math.ceil(wait))));
+    sendError(res, 'rate-limited', `too many submissions from this client; retry in ${Math.max(1, Math.ceil(wait))} s`);
+    return false;
+  };
+
+  // Reserves the body's bytes before it is read (see inflight.ts). They are given back when the
+  // response is over, or, if the handler got the request, when the handler is done with it: a
+  // client that hangs up does not free what the build queue or the sequencer still holds for it.
+  const admit = (req: IncomingMessage, res: ServerResponse): Release | undefined => {
+    const declared = Number(req.headers['content-length']);
+    const bytes = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, BODY_LIMIT_BYTES) : BODY_LIMIT_BYTES;
+    if (!inflight.take(bytes)) {
+      metrics.countSubmission('rejected');
+      res.setHeader('Retry-After', '1');
+      sendError(res, 'unavailable', `the server holds as many submission bytes as it may (${inflight.limit}); retry in 1 s`);
+      return undefined;
+    }
+    let released = false;
+    const release: Release = {
+      handling: false,
+      done() {
+        release.handling = false;
+        if (released) return;
+        released = true;
+        inflight.release(bytes);
+      },
+    };
+    res.on('close', () => {
+      if (!release.handling) release.done();
+    });
+    return release;
+  };
+
+  /** Builds (in a worker), sequences (durably) and answers one submission; throws what building threw. */
+  const answer = async (res: ServerResponse, build: () => Promise<BuiltSubmission>): Promise<void> => {
+    const t0 = performance.now();
+    let built: BuiltSubmission;
+    try {
+      built = await build();
+    } catch (e) {
+      metrics.countSubmission('rejected');
+      throw e;
+    }
+    const t1 = performance.now();
+    metrics.verifySeconds.observe(built.verifyMs / 1000);
+    const seq = await sequencer.submit({
+      leaf: built.bytes,
+      leafHash: built.leafHash,
+      meta: { builder: built.builder, warnings: built.warnings, receivedAt: new Date().toISOString(), ...withPlatforms(built.platforms) },
+      rows: built.rows,
+    });
+    const t2 = performance.now();
+    const proof = await reader.inclusionProof(seq.index, seq.size);
+    const t3 = performance.now();
+    const body = JSON.stringify({
+      index: seq.index,
+      leafHash: b64(built.leafHash),
+      builder: built.builder,
+      warnings: built.warnings,
+      checkpoint: seq.checkpoint,
+      inclusionProof: proof.map(b64),
+    });
+    res.statusCode = seq.created ? 201 : 200;
+    // Where the time went, for operators and the ingestion benchmark (W3C Server-Timing).
+    res.setHeader('Server-Timing', `verify;dur=${(t1 - t0).toFixed(2)}, sequence;dur=${(t2 - t1).toFixed(2)}, proof;dur=${(t3 - t2).toFixed(2)}`);
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', Buffer.byteLength(body));
+    res.end(body);
+  };
+
+  return { limitRate, admit, answer };
+}
+
+/** Content types express.json reads as UTF-8 JSON without further ado. */
+const PLAIN_JSON = /^application\/json(?:\s*;\s*charset=(?:utf-8|"utf-8"))?$/i;
+
+/**
+ * The server's request listener: the express app of createApp, and in front of it the fast path
+ * of the one hot route. A plain POST /v1/entries (application/json, identity encoding, a
+ * Content-Length within the body limit) is read here and its raw bytes go to a build worker,
+ * which parses and checks the JSON (submission.ts, with express.json's strict rules and the same
+ * errors): the main thread, which every submission passes through, does no routing, no JSON
+ * parsing and no base64 decoding. Anything else (other routes, other encodings or content types,
+ * chunked or oversized bodies) takes the express app, which answers it as before.
+ */
+export function createHandler(deps: AppDeps): RequestListener {
+  const app = createApp(deps);
+  const { pool, metrics, log } = deps;
+  const submissions = submissionHandlers(deps);
+
+  const fast = (req: IncomingMessage, res: ServerResponse, declared: number) => {
+    res.on('finish', () => metrics.countRequest('/v1/entries', res.statusCode));
+    const fail = (e: unknown) => answerError(log, e, req, '/v1/entries', res);
+    if (!submissions.limitRate(req, res)) return;
+    const release = submissions.admit(req, res);
+    if (!release) return;
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received <= declared) chunks.push(chunk);
+    });
+    req.on('aborted', () => {
+      over = true;
+    });
+    req.on('error', () => {
+      over = true;
+      fail(new LafsError('bad-request', 'the request body could not be read: request aborted'));
+    });
+    req.on('end', () => {
+      if (over) return;
+      over = true;
+      if (received !== declared) return fail(new LafsError('bad-request', 'the request body could not be read: request size did not match content length'));
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
+      release.handling = true;
+      submissions.answer(res, () => pool.buildBody(body)).catch(fail).finally(() => release.done());
+    });
+  };
+
+  return (req, res) => {
+    if (req.method === 'POST' && req.url === '/v1/entries') {
+      const h = req.headers;
+      const declared = Number(h['content-length']);
+      if (
+        PLAIN_JSON.test(h['content-type'] ?? '') &&
+        (h['content-encoding'] === undefined || h['content-encoding'] === 'identity') &&
+        h['transfer-encoding'] === undefined &&
+        h['content-length'] !== undefined && /^[0-9]+$/.test(h['content-length']) &&
+        declared <= BODY_LIMIT_BYTES
+      ) return fast(req, res, declared);
+    }
+    app(req, res);
+  };
+}
+
 export function createApp(deps: AppDeps): express.Express {
-  const { reader, sequencer, pool, limiter, inflight, metrics, store } = deps;
+  const { reader, pool, inflight, metrics, store } = deps;
   metrics.inflightBytes = () => inflight.used;
   const views = new EntryViews(pool);
   const app = express();
@@ -170,85 +265,25 @@ export function createApp(deps: AppDeps): express.Express {
 
   // ---- submissions ----
 
-  const rateLimit = (req: Request, res: Response, next: NextFunction) => {
-    const wait = limiter.take(req.ip ?? req.socket.remoteAddress ?? 'unknown');
-    if (wait > 0) {
-      metrics.countSubmission('rejected');
-      res.set('Retry-After', String(Math.max(1, Math.ceil(wait))));
-      return sendError(res, 'rate-limited', `too many submissions from this client; retry in ${Math.max(1, Math.ceil(wait))} s`);
-    }
-    next();
-  };
+  const submissions = submissionHandlers(deps);
 
-  // Reserves the body's bytes before it is read (see inflight.ts). They are given back when the
-  // response is over, or, if the handler got the request, when the handler is done with it: a
-  // client that hangs up does not free what the build queue or the sequencer still holds for it.
-  const admit = (req: Request, res: Response, next: NextFunction) => {
-    const declared = Number(req.headers['content-length']);
-    const bytes = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, BODY_LIMIT_BYTES) : BODY_LIMIT_BYTES;
-    if (!inflight.take(bytes)) {
-      metrics.countSubmission('rejected');
-      res.set('Retry-After', '1');
-      return sendError(res, 'unavailable', `the server holds as many submission bytes as it may (${inflight.limit}); retry in 1 s`);
-    }
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      inflight.release(bytes);
-    };
-    res.locals.releaseInflight = release;
-    res.on('close', () => {
-      if (!res.locals.handling) release();
-    });
+  app.post('/v1/entries', (req, res, next) => {
+    if (!submissions.limitRate(req, res)) return;
+    const release = submissions.admit(req, res);
+    if (!release) return;
+    res.locals.release = release;
     next();
-  };
-
-  app.post('/v1/entries', rateLimit, admit, express.json({ limit: BODY_LIMIT_BYTES, strict: true }), async (req, res) => {
-    res.locals.handling = true;
+  }, express.json({ limit: BODY_LIMIT_BYTES, strict: true }), async (req, res) => {
+    (res.locals.release as Release).handling = true;
     try {
-      await submit(req, res);
+      await submissions.answer(res, async () => {
+        const submission = parseSubmission(req.body);
+        return summarize(await pool.build(submission), submission.claims);
+      });
     } finally {
-      res.locals.handling = false;
-      (res.locals.releaseInflight as () => void)();
+      (res.locals.release as Release).done();
     }
   });
-
-  const submit = async (req: Request, res: Response) => {
-    const t0 = performance.now();
-    let built;
-    let submission;
-    try {
-      submission = parseSubmission(req.body);
-      built = await pool.build(submission);
-    } catch (e) {
-      metrics.countSubmission('rejected');
-      throw e;
-    }
-    const t1 = performance.now();
-    metrics.verifySeconds.observe(built.verifyMs / 1000);
-    const builder = built.signature.builder;
-    const rows: IndexRow[] = built.view.artifacts.map((a) => ({ builder, source: built.view.source, platform: a.platform, name: a.name, sha256: a.sha256 }));
-    const seq = await sequencer.submit({
-      leaf: built.bytes,
-      leafHash: built.leafHash,
-      meta: { builder, warnings: built.signature.warnings, receivedAt: new Date().toISOString(), ...withPlatforms(derivedPlatforms(submission.claims, built.view)) },
-      rows,
-    });
-    const t2 = performance.now();
-    const proof = await reader.inclusionProof(seq.index, seq.size);
-    const t3 = performance.now();
-    // Where the time went, for operators and the ingestion benchmark (W3C Server-Timing).
-    res.set('Server-Timing', `verify;dur=${(t1 - t0).toFixed(2)}, sequence;dur=${(t2 - t1).toFixed(2)}, proof;dur=${(t3 - t2).toFixed(2)}`);
-    res.status(seq.created ? 201 : 200).json({
-      index: seq.index,
-      leafHash: b64(built.leafHash),
-      builder,
-      warnings: built.signature.warnings,
-      checkpoint: seq.checkpoint,
-      inclusionProof: proof.map(b64),
-    });
-  };
 
   // ---- reads ----
 

@@ -10,6 +10,7 @@ import { LafsError, type ErrorCode } from '../merkle/errors.js';
 import type { Hash } from '../merkle/hash.js';
 import type { LeafView } from '../attestation/record.js';
 import type { SignatureCheck } from '../attestation/openpgp.js';
+import type { BuiltSubmission } from './submission.js';
 
 export interface BuildRequest { kind: string; signed: Uint8Array; signature: Uint8Array | string; publicKey: Uint8Array | string; claims?: unknown }
 export type BuildReply =
@@ -17,9 +18,23 @@ export type BuildReply =
   | { ok: false; code: ErrorCode; message: string };
 export type BuiltLeaf = Extract<BuildReply, { ok: true }>;
 export type ViewReply = { ok: true; view: LeafView } | { ok: false; code: ErrorCode; message: string };
-/** What a worker is asked to do: build a leaf from a submission, or view stored leaf bytes. */
-export type WorkerTask = { op: 'build'; request: BuildRequest } | { op: 'view'; leaf: Uint8Array };
-type Reply = BuildReply | ViewReply;
+/**
+ * A submission built from its raw body bytes. The leaf and its hash travel as [start, end) in the
+ * reply message's one `blob` (one buffer per message, not two per submission).
+ */
+export type BodyReply =
+  | ({ ok: true; leaf: [number, number]; hash: [number, number] } & Omit<BuiltSubmission, 'bytes' | 'leafHash'>)
+  | { ok: false; code: ErrorCode; message: string };
+/**
+ * What a worker is asked to do: build a leaf from a checked submission, or from the raw bytes of a
+ * POST body (JSON parsing and all checks in the worker: submission.ts), or view stored leaf bytes.
+ * Body bytes travel as [start, end) in the request message's one `blob`.
+ */
+export type WorkerTask = { op: 'build'; request: BuildRequest } | { op: 'view'; leaf: Uint8Array } | { op: 'body'; body: [number, number] };
+/** One message between the main thread and a worker: its items, and the buffer their byte ranges point into. */
+export interface WorkerMessage<T> { items: T[]; blob?: ArrayBuffer }
+type Reply = BuildReply | ViewReply | BodyReply;
+type Task = Exclude<WorkerTask, { op: 'body' }> | { op: 'body'; body: Uint8Array };
 
 /** More queued builds than this and new submissions are turned away (503) instead of piling up memory. */
 const MAX_QUEUED = 20_000;
@@ -27,10 +42,25 @@ const MAX_QUEUED = 20_000;
 /**
  * One worker, its waiters, and the requests not yet posted: requests made in one turn of the event
  * loop go over in one message (and replies come back the same way), because a message between
- * threads costs more main-thread time than the structured clone of a few submissions.
+ * threads costs more main-thread time than the structured clone of a few submissions. And at most
+ * MAX_MESSAGES_IN_FLIGHT messages are with a worker at once (the one it works on and the next):
+ * while it is busy, new requests wait in the outbox and go over together when a message of
+ * it is answered, so under load each message carries many requests.
  */
-interface Outgoing { id: number; task: WorkerTask; transfer: ArrayBuffer[] }
-interface Slot { worker: Worker; pending: Map<number, (reply: Reply) => void>; outbox: Outgoing[] }
+interface Outgoing { id: number; task: Task; transfer: ArrayBuffer[] }
+interface Slot {
+  worker: Worker;
+  pending: Map<number, (reply: Reply) => void>;
+  outbox: Outgoing[];
+  /** A flush is scheduled (setImmediate). */
+  scheduled: boolean;
+  /** Posted messages not fully answered: message number -> requests of it not yet answered. */
+  inFlight: Map<number, number>;
+  /** Message number of each posted, unanswered request. */
+  messageOf: Map<number, number>;
+}
+const MAX_MESSAGES_IN_FLIGHT = 2;
+let messageNumber = 0;
 
 export class BuildPool {
   private readonly slots: Slot[] = [];
@@ -42,17 +72,26 @@ export class BuildPool {
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: new Worker(new URL('./build-worker.js', import.meta.url)), pending: new Map(), outbox: [] };
-    slot.worker.on('message', (replies: { id: number; reply: Reply }[]) => {
-      for (const { id, reply } of replies) {
+    const slot: Slot = { worker: new Worker(new URL('./build-worker.js', import.meta.url)), pending: new Map(), outbox: [], scheduled: false, inFlight: new Map(), messageOf: new Map() };
+    slot.worker.on('message', ({ items, blob }: WorkerMessage<{ id: number; reply: Reply }>) => {
+      for (const { id, reply } of items) {
+        if (blob !== undefined && 'leaf' in reply && reply.ok) {
+          // Views into the one reply buffer, passed on as they are (nothing on this side writes to them).
+          (reply as unknown as { bytes: Uint8Array }).bytes = new Uint8Array(blob, reply.leaf[0], reply.leaf[1] - reply.leaf[0]);
+          (reply as unknown as { leafHash: Uint8Array }).leafHash = new Uint8Array(blob, reply.hash[0], reply.hash[1] - reply.hash[0]);
+        }
+        this.answered(slot, id);
         const done = slot.pending.get(id);
         slot.pending.delete(id);
         done?.(reply);
       }
+      if (slot.outbox.length > 0 && !slot.scheduled && slot.inFlight.size < MAX_MESSAGES_IN_FLIGHT) this.flush(slot);
     });
     const fail = (why: string) => {
       for (const done of slot.pending.values()) done({ ok: false, code: 'internal', message: `verification worker failed: ${why}` });
       slot.pending.clear();
+      slot.inFlight.clear();
+      slot.messageOf.clear();
       const i = this.slots.indexOf(slot);
       if (i >= 0 && !this.closed) this.slots[i] = this.spawn();
     };
@@ -76,6 +115,19 @@ export class BuildPool {
     return reply;
   }
 
+  /**
+   * Parses, checks, builds and verifies a POST /v1/entries body (its raw bytes, the JSON not yet
+   * parsed) in a worker: parseJsonBody, parseSubmission, buildLeaf, summarize (submission.ts).
+   * Throws the LafsError any of them raised. The bytes are copied; the caller may reuse them.
+   */
+  async buildBody(body: Uint8Array): Promise<BuiltSubmission> {
+    if (this.queued >= MAX_QUEUED) throw new LafsError('unavailable', 'too many submissions are waiting for verification; retry later');
+    const reply = (await this.run({ op: 'body', body }, [])) as BodyReply & { bytes?: Uint8Array; leafHash?: Uint8Array };
+    if (!reply.ok) throw new LafsError(reply.code, reply.message);
+    const { bytes, leafHash, builder, warnings, platforms, rows, verifyMs } = reply;
+    return { bytes: bytes!, leafHash: leafHash!, builder, warnings, ...(platforms === undefined ? {} : { platforms }), rows, verifyMs };
+  }
+
   /** attestation's viewLeaf of stored leaf bytes, in a worker (its regex budget is VIEW_REGEX_BUDGET_MS). Throws the LafsError it raised. */
   async view(leaf: Uint8Array): Promise<LeafView> {
     if (this.queued >= MAX_QUEUED) throw new LafsError('unavailable', 'the verification workers are busy; retry later');
@@ -84,7 +136,7 @@ export class BuildPool {
     return reply.view;
   }
 
-  private run(task: WorkerTask, transferable: readonly unknown[]): Promise<Reply> {
+  private run(task: Task, transferable: readonly unknown[]): Promise<Reply> {
     if (this.closed) return Promise.reject(new LafsError('unavailable', 'the server is shutting down'));
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.pending.size < slot.pending.size) slot = s;
@@ -95,7 +147,14 @@ export class BuildPool {
     }
     return new Promise<Reply>((resolve) => {
       slot.pending.set(id, resolve);
-      if (slot.outbox.push({ id, task, transfer }) === 1) setImmediate(() => this.flush(slot));
+      slot.outbox.push({ id, task, transfer });
+      if (!slot.scheduled && slot.inFlight.size < MAX_MESSAGES_IN_FLIGHT) {
+        slot.scheduled = true;
+        setImmediate(() => {
+          slot.scheduled = false;
+          this.flush(slot);
+        });
+      }
     });
   }
 
@@ -112,7 +171,29 @@ export class BuildPool {
     const batch = slot.outbox;
     slot.outbox = [];
     if (batch.length === 0) return;
-    const post = (items: Outgoing[]) => slot.worker.postMessage(items.map(({ id, task }) => ({ id, task })), items.flatMap((o) => o.transfer));
+    const post = (items: Outgoing[]) => {
+      // Body bytes go in one buffer for the whole message (a copy each, one transfer).
+      let total = 0;
+      for (const { task } of items) if (task.op === 'body') total += task.body.byteLength;
+      const blob = total > 0 ? new ArrayBuffer(total) : undefined;
+      const into = blob && new Uint8Array(blob);
+      let at = 0;
+      const message: WorkerMessage<{ id: number; task: WorkerTask }> = {
+        items: items.map(({ id, task }) => {
+          if (task.op !== 'body') return { id, task };
+          if (task.body.byteLength > 0) into!.set(task.body, at);
+          at += task.body.byteLength;
+          return { id, task: { op: 'body', body: [at - task.body.byteLength, at] } };
+        }),
+        ...(blob ? { blob } : {}),
+      };
+      const transfer = items.flatMap((o) => o.transfer);
+      if (blob) transfer.push(blob);
+      slot.worker.postMessage(message, transfer);
+      const n = ++messageNumber;
+      slot.inFlight.set(n, items.length);
+      for (const { id } of items) slot.messageOf.set(id, n);
+    };
     try {
       post(batch);
       return;
@@ -125,9 +206,19 @@ export class BuildPool {
       } catch (e) {
         const done = slot.pending.get(item.id);
         slot.pending.delete(item.id);
-        done?.({ ok: false, code: 'internal', message: `the ${item.task.op === 'build' ? 'submission' : 'leaf'} could not be handed to a verification worker: ${e instanceof Error ? e.message : String(e)}` });
+        done?.({ ok: false, code: 'internal', message: `the ${item.task.op === 'view' ? 'leaf' : 'submission'} could not be handed to a verification worker: ${e instanceof Error ? e.message : String(e)}` });
       }
     }
+  }
+
+  /** Request `id` of `slot` is answered: its message is done once all its requests are. */
+  private answered(slot: Slot, id: number): void {
+    const n = slot.messageOf.get(id);
+    if (n === undefined) return;
+    slot.messageOf.delete(id);
+    const left = (slot.inFlight.get(n) ?? 1) - 1;
+    if (left > 0) slot.inFlight.set(n, left);
+    else slot.inFlight.delete(n);
   }
 
   async close(): Promise<void> {

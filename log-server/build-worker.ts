@@ -11,7 +11,8 @@ import { matchPlatforms } from '../attestation/platform-regex.js';
 import { nodeSha256 } from '../attestation/node-crypto.js';
 import { leafHash } from '../merkle/hash.js';
 import { LafsError } from '../merkle/errors.js';
-import type { BuildRequest, BuildReply, ViewReply, WorkerTask } from './build-pool.js';
+import type { BodyReply, BuildRequest, BuildReply, ViewReply, WorkerMessage, WorkerTask } from './build-pool.js';
+import { parseJsonBody, parseSubmission, summarize, type BuiltSubmission } from './submission.js';
 
 if (!parentPort) throw new Error('build-worker must run as a worker thread');
 const port = parentPort;
@@ -24,24 +25,59 @@ try {
   // Only a warm-up: a failure here shows again, properly reported, on a real submission.
 }
 
-// Requests arrive in batches (see build-pool.ts); replies finished in one turn go back in one message.
-let outbox: { id: number; reply: BuildReply | ViewReply }[] = [];
+// Requests arrive in batches (see build-pool.ts); replies finished in one turn go back in one
+// message, the leaves and leaf hashes of built bodies in one buffer.
+type Outgoing = { id: number; reply: BuildReply | ViewReply | BodyReply; built?: BuiltSubmission };
+let outbox: Outgoing[] = [];
 let transfer: ArrayBuffer[] = [];
 function send(id: number, reply: BuildReply | ViewReply): void {
   if (reply.ok && 'bytes' in reply) transfer.push(...transferable(reply.bytes, reply.leafHash));
-  if (outbox.push({ id, reply }) > 1) return;
+  queue({ id, reply });
+}
+function sendBody(id: number, result: BuiltSubmission | BodyReply): void {
+  if ('bytes' in result) {
+    const { bytes: _bytes, leafHash: _leafHash, ...rest } = result;
+    queue({ id, reply: { ok: true, leaf: [0, 0], hash: [0, 0], ...rest }, built: result });
+  } else queue({ id, reply: result });
+}
+function queue(item: Outgoing): void {
+  if (outbox.push(item) > 1) return;
   setImmediate(() => {
     const batch = outbox;
     const buffers = transfer;
     outbox = [];
     transfer = [];
-    port.postMessage(batch, buffers);
+    let total = 0;
+    for (const o of batch) if (o.built) total += o.built.bytes.byteLength + o.built.leafHash.byteLength;
+    const blob = total > 0 ? new ArrayBuffer(total) : undefined;
+    if (blob) {
+      const into = new Uint8Array(blob);
+      let at = 0;
+      for (const o of batch) {
+        if (!o.built || !o.reply.ok || !('leaf' in o.reply)) continue;
+        into.set(o.built.bytes, at);
+        o.reply.leaf = [at, (at += o.built.bytes.byteLength)];
+        into.set(o.built.leafHash, at);
+        o.reply.hash = [at, (at += o.built.leafHash.byteLength)];
+      }
+      buffers.push(blob);
+    }
+    const message: WorkerMessage<{ id: number; reply: Outgoing['reply'] }> = { items: batch.map(({ id, reply }) => ({ id, reply })), ...(blob ? { blob } : {}) };
+    port.postMessage(message, buffers);
   });
 }
 
-port.on('message', (batch: { id: number; task: WorkerTask }[]) => {
-  for (const { id, task } of batch) {
+port.on('message', ({ items, blob }: WorkerMessage<{ id: number; task: WorkerTask }>) => {
+  for (const { id, task } of items) {
     if (task.op === 'build') void handle(task.request).then((reply) => send(id, reply));
+    else if (task.op === 'body') {
+      // An empty body has no bytes in the blob (and no blob if every body of the batch is empty).
+      const [start, end] = task.body;
+      const body = end > start && blob !== undefined ? new Uint8Array(blob, start, end - start) : new Uint8Array(0);
+      void handleBody(body)
+        .catch((e: unknown): BodyReply => ({ ok: false, code: 'internal', message: e instanceof Error ? e.message : String(e) }))
+        .then((result) => sendBody(id, result));
+    }
     else send(id, view(task.leaf));
   }
 });
@@ -58,6 +94,19 @@ function view(leaf: Uint8Array): ViewReply {
 /** Buffers that own their whole ArrayBuffer can be handed over without a copy. */
 function transferable(...views: Uint8Array[]): ArrayBuffer[] {
   return views.flatMap((v) => (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.buffer instanceof ArrayBuffer ? [v.buffer] : []));
+}
+
+/** A raw POST body: parsed and checked here (submission.ts), then built as `handle` builds. */
+async function handleBody(body: Uint8Array): Promise<BuiltSubmission | BodyReply> {
+  let request;
+  try {
+    request = parseSubmission(parseJsonBody(body));
+  } catch (e) {
+    if (e instanceof LafsError) return { ok: false, code: e.code, message: e.message };
+    return { ok: false, code: 'internal', message: e instanceof Error ? e.message : String(e) };
+  }
+  const reply = await handle(request);
+  return reply.ok ? summarize(reply, request.claims) : reply;
 }
 
 async function handle(request: BuildRequest): Promise<BuildReply> {

@@ -3,7 +3,8 @@
  * picks the status, body-parser failures are mapped to our codes, and anything else is a real
  * server fault (500, logged, with no internals in the body). Client mistakes are never a 500.
  */
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ErrorRequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LafsError, type ErrorCode } from '../merkle/errors.js';
 import { BODY_LIMIT_BYTES } from './config.js';
 
@@ -31,8 +32,14 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   unavailable: 503,
 };
 
-export function sendError(res: Response, code: ErrorCode, message: string): void {
-  res.status(STATUS_OF[code]).set('Cache-Control', 'no-store').json({ error: code, message });
+/** `{ error, message }` with the code's status; plain node:http, so it serves express's routes and the submission fast path alike. */
+export function sendError(res: ServerResponse, code: ErrorCode, message: string): void {
+  const body = JSON.stringify({ error: code, message });
+  res.statusCode = STATUS_OF[code];
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
 }
 
 /** body-parser's error types, as the client's mistakes they are. */
@@ -54,16 +61,19 @@ function fromBodyParser(err: { type?: unknown; status?: unknown; message?: strin
   return undefined;
 }
 
+/** Answers a failed request: a client mistake (or 'unavailable') as itself, anything else as a logged 500. */
+export function answerError(log: { error(obj: object, msg: string): void }, err: unknown, req: IncomingMessage, path: string, res: ServerResponse): void {
+  const known = err instanceof LafsError ? err : typeof err === 'object' && err !== null ? fromBodyParser(err) : undefined;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (known && STATUS_OF[known.code] < 500) return sendError(res, known.code, known.message);
+  if (known?.code === 'unavailable') return sendError(res, 'unavailable', known.message);
+  log.error({ err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err), method: req.method, path }, 'request failed');
+  sendError(res, 'internal', 'internal server error');
+}
+
 export function errorHandler(log: { error(obj: object, msg: string): void }): ErrorRequestHandler {
-  return (err, req, res, _next) => {
-    const known = err instanceof LafsError ? err : typeof err === 'object' && err !== null ? fromBodyParser(err) : undefined;
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    if (known && STATUS_OF[known.code] < 500) return sendError(res, known.code, known.message);
-    if (known?.code === 'unavailable') return sendError(res, 'unavailable', known.message);
-    log.error({ err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err), method: req.method, path: req.path }, 'request failed');
-    sendError(res, 'internal', 'internal server error');
-  };
+  return (err, req, res, _next) => answerError(log, err, req, req.path, res);
 }

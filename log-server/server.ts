@@ -7,11 +7,11 @@
  *   <data>/db/              the LevelDB (layout in store.ts)
  */
 import { existsSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { LafsError } from '../merkle/errors.js';
-import { createApp } from './app.js';
+import { createHandler } from './app.js';
 import { BuildPool } from './build-pool.js';
 import { MAX_CONNECTIONS, type ServeConfig } from './config.js';
 import { ByteBudget } from './inflight.js';
@@ -81,13 +81,14 @@ export async function startLogServer(config: ServeConfig, log: Logger): Promise<
   const pool = new BuildPool(config.workers);
   const reader = new LogReader(store, tiles, () => sequencer.state);
   const inflight = new ByteBudget(config.inflightBytes);
-  const app = createApp({ origin: signer.origin, verifierKey: signer.verifierKey, store, reader, sequencer, pool, limiter: new RateLimiter(config.rateLimit), inflight, metrics, log });
+  const handler = createHandler({ origin: signer.origin, verifierKey: signer.verifierKey, store, reader, sequencer, pool, limiter: new RateLimiter(config.rateLimit), inflight, metrics, log });
 
   let server: Server;
   try {
     server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+      const s = createServer(handler);
       s.once('error', reject);
+      s.listen(config.port, config.host, () => resolve(s));
     });
   } catch (e) {
     await pool.close();

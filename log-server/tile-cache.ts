@@ -15,6 +15,10 @@ import { storedTile, type Store } from './store.js';
 
 export class TileCache {
   private readonly tiles = new Map<string, Uint8Array>();
+  /** Store reads under way, by key. */
+  private readonly reading = new Map<string, { generation: number; promise: Promise<Uint8Array | undefined> }>();
+  /** Counts write-throughs (and clears). */
+  private generation = 0;
 
   constructor(private readonly store: Store, private readonly capacity = 1024) {}
 
@@ -41,12 +45,31 @@ export class TileCache {
       return bytes;
     }
     // Not cached, or cached narrower than needed (a read that raced a batch): the store decides.
-    bytes = await this.store.tile(level, index);
-    if (bytes === undefined) return undefined;
-    // A batch may have cached a newer (wider) version meanwhile; keep the wider.
-    const now = this.tiles.get(key);
-    if (now === undefined || now.length < bytes.length) this.remember(key, bytes);
-    return bytes;
+    // Concurrent misses of one tile share one store read (a proof and its leaf hash, say, or
+    // many proofs into one level-0 tile): each read is a hop through the thread pool. Only reads
+    // started since the last write-through are shared: one started before it may return the
+    // older, narrower tile, which is right for its caller (an older tree size), not for later ones.
+    const generation = this.generation;
+    let reading = this.reading.get(key);
+    if (reading === undefined || reading.generation !== generation) {
+      const promise: Promise<Uint8Array | undefined> = this.store.tile(level, index).then(
+        (read) => {
+          if (this.reading.get(key)?.promise === promise) this.reading.delete(key);
+          if (read === undefined) return undefined;
+          // A batch may have cached a newer (wider) version meanwhile; keep the wider.
+          const now = this.tiles.get(key);
+          if (now === undefined || now.length < read.length) this.remember(key, read);
+          return read;
+        },
+        (e: unknown) => {
+          if (this.reading.get(key)?.promise === promise) this.reading.delete(key);
+          throw e;
+        },
+      );
+      reading = { generation, promise };
+      this.reading.set(key, reading);
+    }
+    return reading.promise;
   };
 
   /** A merkle TileReader: the tile's first `width` hashes, or undefined if the store has fewer. */
@@ -65,11 +88,14 @@ export class TileCache {
 
   /** Write-through after a durable batch. */
   update(tiles: readonly HashTile[]): void {
+    this.generation++;
     for (const t of tiles) this.remember(TileCache.key(t.level, t.index), storedTile(t));
   }
 
   /** Drops everything (after a failed write, when the store is the only truth). */
   clear(): void {
     this.tiles.clear();
+    this.reading.clear();
+    this.generation++;
   }
 }
