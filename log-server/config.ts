@@ -21,7 +21,8 @@ export interface ServeConfig {
   dataDir: string; // absolute
   port: number; // 0 = any free port
   host: string;
-  origin: string;
+  /** As given; undefined serves the data directory's own origin (defaultOrigin() for a new one). */
+  origin: string | undefined;
   /** Submissions per second per client IP (token bucket, burst = 2 s worth); 0 disables the limit. */
   rateLimit: number;
   /** Signature-verification worker threads. */
@@ -62,7 +63,7 @@ export function serveConfig(raw: { data?: string; port?: string; host?: string; 
     dataDir: resolve(raw.data ?? './data'),
     port: integerOption('--port', raw.port ?? '8080', 0, 65535),
     host,
-    origin: checkOrigin(raw.origin ?? defaultOrigin()),
+    origin: raw.origin === undefined ? undefined : checkOrigin(raw.origin),
     rateLimit: Number(rateText),
     workers: integerOption('--workers', raw.workers ?? String(Math.max(1, cores)), 1, 256),
     // At least one largest body must fit, or no large submission could ever be accepted.

@@ -59,7 +59,7 @@ program
   .option('--data <dir>', 'data directory', './data')
   .option('--port <n>', 'TCP port (0 = any free port)', '8080')
   .option('--host <host>', 'address to listen on', '127.0.0.1')
-  .option('--origin <name>', 'checkpoint origin, fixed on first start (default: <hostname>/lafs-log)')
+  .option('--origin <name>', 'checkpoint origin, fixed on first start (default: the data directory\'s own; <hostname>/lafs-log for a new one)')
   .option('--rate-limit <n>', 'submissions per second per client IP, 0 = unlimited', '20')
   .option('--workers <n>', 'signature verification threads (default: one per core)')
   .option('--inflight-bytes <n>', 'submission bytes held at once before new ones get 503 (default: 64 MiB)')

@@ -7,6 +7,7 @@
 import { closeSync, constants, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync, chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodeEd25519 } from '../attestation/node-crypto.js';
+import { defaultOrigin } from './config.js';
 import { formatCheckpoint, type Checkpoint } from '../merkle/checkpoint.js';
 import { LafsError } from '../merkle/errors.js';
 import { generateKeyPair, parseSignerKey, signNote, verifierKeyFromSignerKey, type NoteSigner } from '../merkle/note.js';
@@ -32,6 +33,7 @@ export class CheckpointSigner {
   /**
    * Loads `<dataDir>/checkpoint.key`, or creates it for `origin` when the directory has none.
    * With an existing key, `origin` (when given) must equal the key's name: a log's origin never changes.
+   * A new key without `origin` is named defaultOrigin().
    */
   static loadOrCreate(dataDir: string, origin: string | undefined): { signer: CheckpointSigner; created: boolean } {
     const path = join(dataDir, KEY_FILE);
@@ -43,9 +45,8 @@ export class CheckpointSigner {
       }
       return { signer, created: false };
     }
-    if (origin === undefined) throw new LafsError('io', `${path} does not exist: start the server once to create it`);
     mkdirSync(dataDir, { recursive: true });
-    const { signerKey } = generateKeyPair(origin, nodeEd25519);
+    const { signerKey } = generateKeyPair(origin ?? defaultOrigin(), nodeEd25519);
     writeSecretFile(path, signerKey + '\n');
     return { signer: CheckpointSigner.fromSignerKey(signerKey), created: true };
   }

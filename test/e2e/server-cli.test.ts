@@ -96,8 +96,10 @@ test('SIGTERM finishes what it acknowledged and exits 0; a restart has every ack
   const acked = answers.filter((a) => a?.status === 201).map((a) => a!.body.index as number);
   t.true(acked.length >= 1);
   for (const a of answers) if (a) t.true([201, 503].includes(a.status), a.text);
-  const again = await startServer({ dataDir: server.dataDir, origin: 'term.example/log' });
+  // Restarted without --origin: it serves the directory's own origin, not the host's default.
+  const again = await startServer({ dataDir: server.dataDir, origin: null });
   try {
+    t.is(again.origin, 'term.example/log');
     const size = (await request(`${again.url}/healthz`)).body.size;
     t.true(acked.every((i) => i < size));
   } finally {

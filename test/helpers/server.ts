@@ -28,12 +28,13 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-export async function startServer(options: { dataDir?: string; origin?: string; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<RunningServer> {
+/** `origin: null` starts without --origin (the data directory's own, or the host's default for a new one). */
+export async function startServer(options: { dataDir?: string; origin?: string | null; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<RunningServer> {
   const dataDir = options.dataDir ?? tempDir('lafs-server-');
-  const origin = options.origin ?? 'test.example/lafs-log';
+  const origin = options.origin === undefined ? 'test.example/lafs-log' : options.origin;
   const child = spawn(
     process.execPath,
-    [programs['lafs-log'], 'serve', '--data', dataDir, '--port', '0', '--host', '127.0.0.1', '--origin', origin, '--rate-limit', '0', ...(options.args ?? [])],
+    [programs['lafs-log'], 'serve', '--data', dataDir, '--port', '0', '--host', '127.0.0.1', ...(origin === null ? [] : ['--origin', origin]), '--rate-limit', '0', ...(options.args ?? [])],
     { cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   running.add(child);

@@ -2,7 +2,7 @@
 import test from 'ava';
 import { readFileSync, statSync, chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { serveConfig, checkOrigin } from '../../log-server/config.js';
+import { serveConfig, checkOrigin, defaultOrigin } from '../../log-server/config.js';
 import { RateLimiter } from '../../log-server/rate-limit.js';
 import { Metrics } from '../../log-server/metrics.js';
 import { CheckpointSigner, KEY_FILE } from '../../log-server/signer.js';
@@ -17,7 +17,7 @@ test('serveConfig: defaults, and every bad option is a usage error naming it', (
   const c = serveConfig({}, 4);
   t.is(c.port, 8080);
   t.is(c.host, '127.0.0.1');
-  t.regex(c.origin, /\/lafs-log$/);
+  t.is(c.origin, undefined, 'no --origin: the data directory keeps its own');
   t.is(c.rateLimit, 20);
   t.is(c.workers, 4);
   t.is(c.inflightBytes, 64 * 1024 * 1024);
@@ -95,6 +95,11 @@ test('checkpoint key: created 0600 on first start, reloaded, origin fixed, check
   t.is(statSync(join(dir, KEY_FILE)).mode & 0o777, 0o600);
   writeFileSync(join(dir, KEY_FILE), 'garbage\n');
   t.throws(() => CheckpointSigner.loadOrCreate(dir, undefined), { instanceOf: LafsError });
+  // A new directory without an origin is named after the host.
+  const fresh = CheckpointSigner.loadOrCreate(tempDir(), undefined);
+  t.true(fresh.created);
+  t.is(fresh.signer.origin, defaultOrigin());
+  t.regex(fresh.signer.origin, /\/lafs-log$/);
 });
 
 test('every error code has a status; client mistakes are 4xx', (t) => {
