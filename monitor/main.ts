@@ -19,7 +19,7 @@ import { AlertSinks } from './alerts.js';
 import { defaultStateDir, originOfKey, parseCount, parseSeconds, parseTrust, readVerifierKey } from './config.js';
 import { Follower } from './follower.js';
 import { IndexStore, type DisputeRecord, type StoreStatus } from './index-store.js';
-import { httpBundleReader, httpNoteReader, httpTileReader } from './tile-reader.js';
+import { httpBundleReader, httpNoteReader, httpRawBundleReader, httpTileReader } from './tile-reader.js';
 
 const EXIT_OK = 0;
 const EXIT_ALERTS = 1;
@@ -175,6 +175,9 @@ async function follow(options: FollowOptions): Promise<number> {
     store,
     sinks,
     verify: (leaf) => pool.verify(leaf),
+    // Catch-up: whole bundles to the workers, raw, each read once past the client's cache.
+    verifyBundle: (request) => pool.verifyBundle(request),
+    rawBundles: httpRawBundleReader(options.log, { signal: controller.signal }),
     sha256: nodeSha256,
     signal: controller.signal,
     once: options.once ?? false,
