@@ -6,9 +6,11 @@
  *     root, or a failed proof is `inconsistent-log`, and the state stays put. A smaller tree (a
  *     CDN or a lagging mirror serving an old checkpoint) is proven to be a prefix of the verified
  *     one and then only logged as stale; if that proof fails it is `inconsistent-log` too;
- *  3. catches up on the new entries one entry tile (256 entries) at a time: bundles checked
- *     against the tiles by the client, every builder signature re-verified in the VerifyPool
- *     (all cores), claims indexed, alerts raised, and the batch committed in one synced write.
+ *  3. catches up on the new entries one entry tile (256 entries) at a time: each raw bundle split,
+ *     leaf-hashed, decoded and re-verified in a VerifyPool worker (all cores), its leaf hashes
+ *     checked here against the level-0 tile the client verified against the signed root (or,
+ *     without verifyBundle, bundles checked by the client and leaves verified one by one),
+ *     claims indexed, alerts raised, and the batch committed in one synced write.
  *     An entry the tree commits to but that does not decode or verify is `invalid-entry` once,
  *     and passed. A bundle or tile that does not match the signed tree is log misbehaviour: the
  *     bundle is fetched again and checked leaf by leaf to name the exact entry, the entries before
