@@ -34,13 +34,12 @@ async function leaves(n: number): Promise<Uint8Array[]> {
 
 const stateDir = () => join(tempDir('lafs-follower-bundles-'), 'state');
 
-/** The options that put a follower of `url` on the bundle path, through `p`. */
-function bundlePath(url: string, p: VerifyPool = pool, wrap?: (answer: ReturnType<VerifyPool['verifyBundle']>) => void): Partial<FollowerOptions> {
+/** The options that put a follower of `url` on the bundle path, through `p` (`before` runs before each request is posted). */
+function bundlePath(url: string, p: VerifyPool = pool, before?: () => void): Partial<FollowerOptions> {
   return {
     verifyBundle: (request) => {
-      const answer = p.verifyBundle(request);
-      wrap?.(answer);
-      return answer;
+      before?.();
+      return p.verifyBundle(request);
     },
     rawBundles: httpRawBundleReader(url, { retries: 0 }),
   };
@@ -97,6 +96,8 @@ test('bundle path: a worker that dies holding a bundle is retried (the bundle fe
   const log = await StaticLog.serve(await leaves(6));
   const one = new VerifyPool({ threads: 1 });
   let calls = 0;
+  // The only worker is being terminated when the first bundle is posted to it, as a crash would
+  // take it: the request is never answered, and the pool replaces the worker on its exit.
   const h = await harness(log.url, stateDir(), bundlePath(log.url, one, () => {
     if (++calls === 1) void (one as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0]!.worker.terminate();
   }));
