@@ -7,21 +7,76 @@
  * LafsError('unavailable'): a crash says nothing about the leaves it was verifying, so callers
  * must retry them, never take the crash for a verdict. Idle workers are unref'd, so an open pool
  * never keeps a process alive.
+ *
+ * Two kinds of request: `verify` (one encoded leaf, the full VerifiedLeaf back) and `verifyBundle`
+ * (a whole C2SP entry bundle as served, its buffer transferred, not copied: the worker splits it,
+ * hashes the leaves of the asked range, decodes and verifies each, and answers once with the leaf
+ * hashes and one compact verdict per entry). The bundle form is the monitor's catch-up path: one
+ * message each way per 256 entries instead of one per entry, and the calling thread does no work
+ * per entry. The worker's leaf hashes are not trusted for anything by themselves: the caller
+ * compares them with a level-0 tile it verified against the signed tree before it takes any
+ * verdict (a worker computing them is no less trustworthy than the one checking signatures).
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { LafsError, type Checked } from '../merkle/errors.js';
-import type { VerifiedLeaf } from './record.js';
+import { decodeLeaf } from './leaf.js';
+import { viewLeaf, type VerifiedLeaf } from './record.js';
 import type { SignatureCheck } from './openpgp.js';
 
-/** Message to a worker. */
-export interface WireRequest { id: number; bytes: Uint8Array }
-/** Message from a worker: a Checked<VerifiedLeaf> whose Date travels as epoch milliseconds. */
+/** Message to a worker: one leaf, or entries [from, to) of an encoded entry bundle of `count` entries. */
+export type WireRequest =
+  | { id: number; bytes: Uint8Array }
+  | { id: number; bundle: Uint8Array; count: number; from: number; to: number; firstIndex: number };
+/** Message from a worker: a Checked<VerifiedLeaf> whose Date travels as epoch milliseconds, or a bundle's verdict. */
 export type WireResponse =
   | { id: number; ok: true; value: { view: VerifiedLeaf['view']; signature: Omit<SignatureCheck, 'created'> & { created: number } } }
-  | { id: number; ok: false; reason: string };
+  | { id: number; ok: false; reason: string }
+  | ({ id: number } & BundleVerdict);
 
-interface Pending { resolve(result: Checked<VerifiedLeaf>): void; reject(error: Error): void }
+/**
+ * What the monitor keeps of one entry: the builder's key fingerprint and its claims (hashes as
+ * `sha256:<hex>`), or why it is not valid, with the code of the first check it fails (decoding and
+ * parsing first, which need no cryptography, then the signature).
+ */
+export type EntryVerdict =
+  | { index: number; builder: string; artifacts: { source: string; platform: string | null; name: string; hash: string }[] }
+  | { index: number; invalid: string; code: string };
+
+/**
+ * A bundle's answer. `hashes` holds the RFC 9162 leaf hashes of entries [from, to) back to back
+ * (computed by the worker, to be compared with the verified level-0 tile), `entries` their
+ * verdicts in order. `malformed` when the bytes are not an entry bundle of `count` entries.
+ */
+export type BundleVerdict =
+  | { ok: true; hashes: Uint8Array; entries: EntryVerdict[] }
+  | { ok: false; malformed: string };
+
+/** Entries [from, to) of one encoded entry bundle of `count` entries whose first entry is log index `firstIndex`. */
+export interface BundleRequest { bundle: Uint8Array; count: number; from: number; to: number; firstIndex: number }
+
+/** The code and reason of a leaf that did not verify: decoding and parsing decide first (no cryptography), else it is the signature. */
+export function invalidVerdict(index: number, leafBytes: Uint8Array, reason: string): EntryVerdict {
+  let code = 'bad-signature';
+  try {
+    viewLeaf(decodeLeaf(leafBytes));
+  } catch (error) {
+    code = error instanceof LafsError ? error.code : 'bad-leaf';
+  }
+  return { index, code, invalid: reason.startsWith(`${code}: `) ? reason : `${code}: ${reason}` };
+}
+
+/** The claims of a verified leaf as the monitor indexes them. */
+export function validVerdict(index: number, verified: VerifiedLeaf): EntryVerdict {
+  const { view, signature } = verified;
+  return {
+    index,
+    builder: signature.builder,
+    artifacts: view.artifacts.map((a) => ({ source: view.source, platform: a.platform, name: a.name, hash: a.sha256.startsWith('sha256:') ? a.sha256 : `sha256:${a.sha256}` })),
+  };
+}
+
+interface Pending { resolve(result: Checked<VerifiedLeaf> | BundleVerdict): void; reject(error: Error): void }
 
 interface Slot { worker: Worker; inFlight: Map<number, Pending> }
 
@@ -53,13 +108,36 @@ export class VerifyPool {
    * once the pool is closed.
    */
   verify(leafBytes: Uint8Array): Promise<Checked<VerifiedLeaf>> {
+    return this.post((id) => ({ id, bytes: leafBytes })) as Promise<Checked<VerifiedLeaf>>;
+  }
+
+  /**
+   * Splits an encoded entry bundle in a worker and, for entries [from, to), computes their leaf
+   * hashes and decodes and verifies each (the same checks as `verify`). The bundle's buffer is
+   * transferred to the worker, so `bundle` is unusable afterwards (a view into a larger buffer is
+   * copied first: a transfer would take the whole buffer from its owner). Never rejects for bad
+   * input: a bundle that does not split into `count` entries answers { ok: false, malformed }, a
+   * bad entry its EntryVerdict. Rejects like `verify` when the worker dies or the pool is closed.
+   */
+  verifyBundle(request: BundleRequest): Promise<BundleVerdict> {
+    const { count, from, to, firstIndex } = request;
+    if (!Number.isInteger(count) || !Number.isInteger(from) || !Number.isInteger(to) || from < 0 || from > to || to > count || !Number.isSafeInteger(firstIndex)) {
+      return Promise.reject(new LafsError('bad-request', `verifyBundle: range [${from}, ${to}) of a bundle of ${count} entries`));
+    }
+    let bundle = request.bundle;
+    if (bundle.byteOffset !== 0 || bundle.byteLength !== bundle.buffer.byteLength || !(bundle.buffer instanceof ArrayBuffer)) bundle = bundle.slice();
+    const buffer = bundle.buffer as ArrayBuffer;
+    return this.post((id) => ({ id, bundle, count, from, to, firstIndex }), [buffer]) as Promise<BundleVerdict>;
+  }
+
+  private post(message: (id: number) => WireRequest, transfer: ArrayBuffer[] = []): Promise<Checked<VerifiedLeaf> | BundleVerdict> {
     if (this.closed) return Promise.reject(new LafsError('internal', 'VerifyPool: closed'));
     const slot = this.leastBusy();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       slot.inFlight.set(id, { resolve, reject });
       if (slot.inFlight.size === 1) slot.worker.ref();
-      slot.worker.postMessage({ id, bytes: leafBytes } satisfies WireRequest);
+      slot.worker.postMessage(message(id), transfer);
     });
   }
 
@@ -100,6 +178,11 @@ export class VerifyPool {
     if (!pending) return;
     slot.inFlight.delete(response.id);
     if (slot.inFlight.size === 0) slot.worker.unref();
+    if ('hashes' in response || 'malformed' in response) {
+      const { id: _id, ...verdict } = response;
+      pending.resolve(verdict);
+      return;
+    }
     if (!response.ok) {
       pending.resolve({ ok: false, reason: response.reason });
       return;

@@ -13,11 +13,18 @@
  *
  *   node --expose-gc dist/bench/monitor.bench.js            sizes 10000 and 100000
  *   LAFS_BENCH_MONITOR_SIZES=10000,1000000 node dist/bench/monitor.bench.js
+ *
+ * Also: LAFS_BENCH_MONITOR_SIGN_ONLY=1 only fills the leaf cache; LAFS_BENCH_MONITOR_MAIN=path runs
+ * another build of the monitor (a before/after comparison in one set of conditions);
+ * LAFS_BENCH_MONITOR_THREADS=1 prints the CPU ticks of each of the monitor's threads.
+ * CPU time is the figure to compare code with on a shared machine: the monitor's, all threads,
+ * per entry (from the kernel's count for this reaped child), its main thread's alone (sampled),
+ * and this process's (the mirror's HTTP server) beside it.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, createReadStream, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, createReadStream, statSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -68,13 +75,17 @@ if (!isMainThread) {
 /** All leaves of the largest log, cached as (u32 length, bytes)*. */
 async function leavesFor(count: number): Promise<Uint8Array[]> {
   const file = join(dataRoot, `leaves-${count}.bin`);
-  if (existsSync(file)) {
-    const all = readFileSync(file);
+  // A cache of a larger log serves too: its first `count` leaves are as good as any.
+  const cached = existsSync(dataRoot)
+    ? readdirSync(dataRoot).map((f) => Number(/^leaves-(\d+)\.bin$/.exec(f)?.[1] ?? NaN)).filter((n) => n >= count).sort((a, b) => a - b)
+    : [];
+  for (const n of cached) {
+    const all = readFileSync(join(dataRoot, `leaves-${n}.bin`));
     const out: Uint8Array[] = [];
-    for (let o = 0; o < all.length; ) {
-      const n = all.readUInt32BE(o);
-      out.push(new Uint8Array(all.buffer, all.byteOffset + o + 4, n));
-      o += 4 + n;
+    for (let o = 0; o < all.length && out.length < count; ) {
+      const len = all.readUInt32BE(o);
+      out.push(new Uint8Array(all.buffer, all.byteOffset + o + 4, len));
+      o += 4 + len;
     }
     if (out.length === count) return out;
   }
@@ -150,18 +161,68 @@ async function serve(dir: string): Promise<{ url: string; close: () => void }> {
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => server.close() };
 }
 
-/** Runs a fresh `lafs-monitor --once` against the mirror, sampling its RSS. */
-async function catchUp(url: string, verifierKey: string, size: number): Promise<{ seconds: number; entriesPerSecond: number; reportedEntriesPerSecond: number | null; peakRssMiB: number; exitCode: number | null }> {
+/** Clock ticks per second of /proc's CPU times (USER_HZ; 100 on Linux everywhere that matters). */
+const CLK_TCK = 100;
+
+/** utime + stime, cutime + cstime (ticks) of a /proc/.../stat line; the comm field may hold spaces. */
+function procTimes(stat: string): { self: number; children: number; comm: string } {
+  const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the comm: state(0) ppid ... utime(11) stime(12) cutime(13) cstime(14).
+  return { self: Number(f[11]) + Number(f[12]), children: Number(f[13]) + Number(f[14]), comm };
+}
+
+/** CPU ticks of each thread of `pid` now, by thread id (empty once it exited). */
+function threadTicks(pid: number): Map<number, { ticks: number; comm: string }> {
+  const out = new Map<number, { ticks: number; comm: string }>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const t = procTimes(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+        out.set(Number(tid), { ticks: t.self, comm: t.comm });
+      } catch {
+        /* thread ended */
+      }
+    }
+  } catch {
+    /* exited */
+  }
+  return out;
+}
+
+interface CatchUpRun {
+  seconds: number;
+  entriesPerSecond: number;
+  reportedEntriesPerSecond: number | null;
+  peakRssMiB: number;
+  exitCode: number | null;
+  /** The monitor process, all threads, from its start to its exit (the kernel's count of this bench's reaped child). */
+  monitorCpuMsPerEntry: number;
+  /** Its main thread alone (sampled every 50 ms, so a lower bound by at most one sample). */
+  mainThreadCpuMsPerEntry: number;
+  /** Its other threads (verify workers, libuv and V8 helpers), sampled likewise. */
+  otherThreadsCpuMsPerEntry: number;
+  /** Mean cores the monitor kept busy: its CPU time over the run's wall-clock time. */
+  monitorCoresBusy: number;
+  /** This bench process (the static mirror's HTTP server) during the run, on the same cores. */
+  mirrorCpuMsPerEntry: number;
+}
+
+/** Runs a fresh `lafs-monitor --once` against the mirror, sampling its RSS and CPU time. */
+async function catchUp(url: string, verifierKey: string, size: number): Promise<CatchUpRun> {
   const state = join(tmpdir(), `lafs-monitor-bench-${process.pid}-${size}`);
   rmSync(state, { recursive: true, force: true });
+  const childrenBefore = procTimes(readFileSync('/proc/self/stat', 'utf8')).children;
+  const selfBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   const nodeArgs = (process.env.LAFS_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean); // e.g. --cpu-prof, for profiling
-  const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'dist/monitor/main.js'), '--log', url, '--vkey', verifierKey, '--state', state, '--once'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, process.env.LAFS_BENCH_MONITOR_MAIN ?? join(repoRoot, 'dist/monitor/main.js'), '--log', url, '--vkey', verifierKey, '--state', state, '--once'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   let peakKiB = 0;
+  const threads = new Map<number, { ticks: number; comm: string }>();
   const sample = setInterval(() => {
     try {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
@@ -170,26 +231,54 @@ async function catchUp(url: string, verifierKey: string, size: number): Promise<
     } catch {
       /* exited */
     }
+    for (const [tid, t] of threadTicks(child.pid!)) threads.set(tid, t);
   }, 50);
   const exitCode = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   clearInterval(sample);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const selfCpu = process.cpuUsage(selfBefore);
+  // The exit event comes after libuv reaped the child, so its CPU time is in our cutime/cstime now.
+  const monitorTicks = procTimes(readFileSync('/proc/self/stat', 'utf8')).children - childrenBefore;
+  const mainTicks = threads.get(child.pid!)?.ticks ?? 0;
+  const otherTicks = [...threads].filter(([tid]) => tid !== child.pid).reduce((n, [, t]) => n + t.ticks, 0);
+  const msPerEntry = (ticks: number) => Math.round(((ticks * 1000) / CLK_TCK / size) * 1000) / 1000;
+  if (process.env.LAFS_BENCH_MONITOR_THREADS) {
+    process.stderr.write(`bench: monitor threads (ticks): ${[...threads].map(([tid, t]) => `${t.comm}${tid === child.pid ? '*' : ''}=${t.ticks}`).join(' ')}\n`);
+  }
   rmSync(state, { recursive: true, force: true });
   if (exitCode !== 0) throw new Error(`monitor exited ${exitCode}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
   const reported = /processed entries 0\.\.\d+ \((\d+) entries\/s\)/.exec(stderr)?.[1];
-  return { seconds: round(seconds), entriesPerSecond: Math.round(size / seconds), reportedEntriesPerSecond: reported ? Number(reported) : null, peakRssMiB: round(peakKiB / 1024), exitCode };
+  return {
+    seconds: round(seconds),
+    entriesPerSecond: Math.round(size / seconds),
+    reportedEntriesPerSecond: reported ? Number(reported) : null,
+    peakRssMiB: round(peakKiB / 1024),
+    exitCode,
+    monitorCpuMsPerEntry: msPerEntry(monitorTicks),
+    mainThreadCpuMsPerEntry: msPerEntry(mainTicks),
+    otherThreadsCpuMsPerEntry: msPerEntry(otherTicks),
+    monitorCoresBusy: round(monitorTicks / CLK_TCK / seconds),
+    mirrorCpuMsPerEntry: Math.round(((selfCpu.user + selfCpu.system) / 1000 / size) * 1000) / 1000,
+  };
 }
 
-/** One core: decodeLeaf + verifyLeaf over the benchmark's own leaves, as each pool worker runs it. */
-async function oneCoreLeafVerifyRate(leaves: readonly Uint8Array[], ms = 2000): Promise<number> {
+/**
+ * One core: decodeLeaf + verifyLeaf over the benchmark's own leaves, as each pool worker runs it.
+ * The rate is by the clock (what the cores gave this run); `cpuMs` is the CPU time of one such
+ * verification (this process, all threads: the mirror's server is idle meanwhile), the cost that
+ * does not move with the machine's load.
+ */
+async function oneCoreLeafVerify(leaves: readonly Uint8Array[], ms = 2000): Promise<{ rate: number; cpuMs: number }> {
   let n = 0;
+  const cpu = process.cpuUsage();
   const start = performance.now();
   while (performance.now() - start < ms) {
     const result = await verifyLeaf(decodeLeaf(leaves[n % leaves.length]!));
     if (!result.ok) throw new Error(`bench leaf ${n} does not verify: ${result.reason}`);
     n++;
   }
-  return Math.round(n / ((performance.now() - start) / 1000));
+  const used = process.cpuUsage(cpu);
+  return { rate: Math.round(n / ((performance.now() - start) / 1000)), cpuMs: (used.user + used.system) / 1000 / n };
 }
 
 function round(x: number): number {
@@ -199,23 +288,43 @@ function round(x: number): number {
 async function main(): Promise<void> {
   const sizes = (process.env.LAFS_BENCH_MONITOR_SIZES ?? '10000,100000').split(',').map(Number).sort((a, b) => a - b);
   const leaves = await leavesFor(sizes[sizes.length - 1]!);
+  if (process.env.LAFS_BENCH_MONITOR_SIGN_ONLY) return; // only fill the cache
   const cores = availableParallelism();
   const sample = leaves.slice(0, 2000);
   const openpgpVerify = Math.round(await measureOpenpgpVerifyRate(2000));
-  // The machine is shared and noisy: the one-core limit is measured right before and right after
-  // each catch-up, and each run is compared with the mean of its own two measurements.
-  const runs: (Awaited<ReturnType<typeof catchUp>> & { entries: number; oneCoreLeafVerifyPerSecond: number; ratioToOneCoreTimesCores: number })[] = [];
+  // The machine is shared and noisy: the one-core limits are measured right before and right
+  // after each catch-up, and each run is compared with the mean of its own two measurements.
+  // The CPU time the monitor spent per entry does not depend on the load much: it is the figure
+  // to compare code with; the rates and ratios say what this run got on these cores.
+  const runs: (CatchUpRun & { entries: number; oneCoreLeafVerifyPerSecond: number; leafVerifyCpuMs: number; oneCoreOpenpgpVerifyDetachedPerSecond: number; ratioToOneCoreTimesCores: number; ratioToOpenpgpTimesCores: number; leafVerifyShareOfCpu: number })[] = [];
   for (const size of sizes) {
     const dir = join(dataRoot, `mirror-${size}`);
     const verifierKey = buildMirror(leaves, size, dir);
     const mirror = await serve(dir);
     try {
-      const before = await oneCoreLeafVerifyRate(sample);
+      await oneCoreLeafVerify(sample, 500); // warm-up (JIT, key cache)
+      const before = await oneCoreLeafVerify(sample);
+      const openpgpBefore = await measureOpenpgpVerifyRate(1500);
       process.stderr.write(`bench: monitor catch-up on ${size} entries\n`);
       const run = await catchUp(mirror.url, verifierKey, size);
-      const after = await oneCoreLeafVerifyRate(sample);
-      const oneCore = Math.round((before + after) / 2);
-      runs.push({ entries: size, ...run, oneCoreLeafVerifyPerSecond: oneCore, ratioToOneCoreTimesCores: round((run.reportedEntriesPerSecond ?? run.entriesPerSecond) / (oneCore * cores)) });
+      const after = await oneCoreLeafVerify(sample);
+      const openpgpAfter = await measureOpenpgpVerifyRate(1500);
+      const oneCore = Math.round((before.rate + after.rate) / 2);
+      const leafVerifyCpuMs = Math.round(((before.cpuMs + after.cpuMs) / 2) * 1000) / 1000;
+      const openpgpOneCore = Math.round((openpgpBefore + openpgpAfter) / 2);
+      const rate = run.reportedEntriesPerSecond ?? run.entriesPerSecond;
+      runs.push({
+        entries: size,
+        ...run,
+        oneCoreLeafVerifyPerSecond: oneCore,
+        leafVerifyCpuMs,
+        oneCoreOpenpgpVerifyDetachedPerSecond: openpgpOneCore,
+        ratioToOneCoreTimesCores: round(rate / (oneCore * cores)),
+        ratioToOpenpgpTimesCores: round(rate / (openpgpOneCore * cores)),
+        // CPU of one decodeLeaf + verifyLeaf over what the monitor spent per entry: 1.0 would be a
+        // monitor doing nothing else (its ratio on idle cores is about this share, at most).
+        leafVerifyShareOfCpu: round(leafVerifyCpuMs / run.monitorCpuMsPerEntry),
+      });
     } finally {
       mirror.close();
     }
@@ -225,10 +334,22 @@ async function main(): Promise<void> {
     JSON.stringify({
       bench: 'monitor',
       cores,
-      limit: { oneCoreOpenpgpVerifyDetachedPerSecond: openpgpVerify, oneCoreLeafVerifyPerSecond: largest.oneCoreLeafVerifyPerSecond, note: 'decodeLeaf + verifyLeaf (Ed25519 builders) on one core, mean of before and after the largest run' },
-      target: { entriesPerSecond: Math.round(0.8 * largest.oneCoreLeafVerifyPerSecond * cores), rule: '0.8 x one-core leaf verify rate x cores' },
+      loadAverage: loadavg().map(round),
+      limit: { oneCoreOpenpgpVerifyDetachedPerSecond: openpgpVerify, oneCoreLeafVerifyPerSecond: largest.oneCoreLeafVerifyPerSecond, note: 'oneCoreOpenpgpVerifyDetachedPerSecond: verifyDetached of a 500-byte statement, Ed25519 key, best of 3 rounds, at the start (each run also has its own, before/after); oneCoreLeafVerifyPerSecond: decodeLeaf + verifyLeaf (Ed25519 builders) on one core, mean of before and after the largest run' },
+      target: { entriesPerSecond: Math.round(0.8 * largest.oneCoreLeafVerifyPerSecond * cores), rule: '0.8 x one-core leaf verify rate x cores', openpgpEntriesPerSecond: Math.round(0.8 * largest.oneCoreOpenpgpVerifyDetachedPerSecond * cores), openpgpRule: '0.8 x one-core OpenPGP verify rate x cores (issue 5)' },
       runs,
-      largest: { entries: largest.entries, entriesPerSecond: largest.entriesPerSecond, steadyEntriesPerSecond: largest.reportedEntriesPerSecond, peakRssMiB: largest.peakRssMiB, ratioToOneCoreTimesCores: largest.ratioToOneCoreTimesCores },
+      largest: {
+        entries: largest.entries,
+        entriesPerSecond: largest.entriesPerSecond,
+        steadyEntriesPerSecond: largest.reportedEntriesPerSecond,
+        peakRssMiB: largest.peakRssMiB,
+        ratioToOneCoreTimesCores: largest.ratioToOneCoreTimesCores,
+        ratioToOpenpgpTimesCores: largest.ratioToOpenpgpTimesCores,
+        monitorCpuMsPerEntry: largest.monitorCpuMsPerEntry,
+        mainThreadCpuMsPerEntry: largest.mainThreadCpuMsPerEntry,
+        leafVerifyCpuMs: largest.leafVerifyCpuMs,
+        leafVerifyShareOfCpu: largest.leafVerifyShareOfCpu,
+      },
       rssFlat: runs.map((r) => ({ entries: r.entries, peakRssMiB: r.peakRssMiB })),
     }) + '\n',
   );

@@ -6,9 +6,11 @@
  *     root, or a failed proof is `inconsistent-log`, and the state stays put. A smaller tree (a
  *     CDN or a lagging mirror serving an old checkpoint) is proven to be a prefix of the verified
  *     one and then only logged as stale; if that proof fails it is `inconsistent-log` too;
- *  3. catches up on the new entries one entry tile (256 entries) at a time: bundles checked
- *     against the tiles by the client, every builder signature re-verified in the VerifyPool
- *     (all cores), claims indexed, alerts raised, and the batch committed in one synced write.
+ *  3. catches up on the new entries one entry tile (256 entries) at a time: each raw bundle split,
+ *     leaf-hashed, decoded and re-verified in a VerifyPool worker (all cores), its leaf hashes
+ *     checked here against the level-0 tile the client verified against the signed root (or,
+ *     without verifyBundle, bundles checked by the client and leaves verified one by one),
+ *     claims indexed, alerts raised, and the batch committed in one synced write.
  *     An entry the tree commits to but that does not decode or verify is `invalid-entry` once,
  *     and passed. A bundle or tile that does not match the signed tree is log misbehaviour: the
  *     bundle is fetched again and checked leaf by leaf to name the exact entry, the entries before
@@ -27,13 +29,12 @@ import { makeConsistencyProof, verifyConsistency } from '../merkle/proof.js';
 import { tileHashSource, type TileReader } from '../merkle/tile-source.js';
 import { TILE_WIDTH, tileWidth } from '../merkle/tiles.js';
 import { HASH_SIZE, equalBytes, leafHash, type Sha256 } from '../merkle/hash.js';
-import { decodeLeaf } from '../attestation/leaf.js';
-import { viewLeaf } from '../attestation/record.js';
 import type { VerifiedLeaf } from '../attestation/record.js';
 import type { RawEntry, VerifiedCheckpoint } from '../client/log-client.js';
 import { alertId, type Alert, type AlertCheckpoint, type AlertSinks, type InconsistentLogAlert, type InvalidCheckpointAlert, type InvalidEntryAlert, type LogUnreachableAlert, type StalledLogAlert } from './alerts.js';
 import type { IndexStore, PendingAlert, ProcessedEntry, StoredCheckpoint } from './index-store.js';
-import type { BundleReader } from './tile-reader.js';
+import type { BundleReader, RawBundleReader } from './tile-reader.js';
+import { invalidVerdict, validVerdict, type BundleRequest, type BundleVerdict } from '../attestation/verify-pool.js';
 
 /** What the follower needs of the log client (LogClient satisfies it). */
 export interface LogSource {
@@ -56,6 +57,15 @@ export interface FollowerOptions {
   store: IndexStore;
   sinks: AlertSinks;
   verify: (leaf: Uint8Array) => Promise<Checked<VerifiedLeaf>>;
+  /**
+   * The catch-up path when given together with `rawBundles` and a source with `tileReader`: each
+   * entry bundle, raw, to a verification worker that splits, hashes, decodes and verifies it (the
+   * VerifyPool's verifyBundle); its leaf hashes are checked here against the verified level-0 tile
+   * before any verdict is taken. Without them, entries come from `source.rawEntries` one by one.
+   */
+  verifyBundle?: (request: BundleRequest) => Promise<BundleVerdict>;
+  /** Raw entry bundles for `verifyBundle` (the log client's transport, no cache: each is read once). */
+  rawBundles?: RawBundleReader;
   sha256: Sha256;
   signal: AbortSignal;
   once?: boolean;
@@ -99,6 +109,9 @@ export function isTransient(error: unknown): boolean {
 
 /** Attempts at verifying one entry when the verifier itself fails (a worker crash), within one poll. */
 const VERIFY_ATTEMPTS = 3;
+
+/** Most entries committed in one write when several prepared tile batches are ready at once. */
+const MAX_COMMIT_ENTRIES = 4 * TILE_WIDTH;
 
 interface Stop { index: number; code: string; reason: string }
 interface PreparedBatch { start: number; end: number; entries: ProcessedEntry[]; stop?: Stop }
@@ -285,16 +298,20 @@ export class Follower {
     if (!stored || store.nextIndex() >= stored.size) return;
     const cp: Checkpoint = { origin: store.origin, size: stored.size, root: new Uint8Array(Buffer.from(stored.root, 'base64')), extensions: [] };
     const depth = Math.max(1, (this.o.prefetch ?? 2) + 1);
-    const queue: Promise<PreparedBatch>[] = [];
+    // Each batch in flight, with its outcome once it has one, so batches that are already done
+    // when one is committed go into the same write.
+    const queue: { prepared: Promise<PreparedBatch>; result?: PreparedBatch }[] = [];
+    const tiles = this.o.verifyBundle && this.o.rawBundles && this.o.source.tileReader ? this.o.source.tileReader(cp) : undefined;
     let cursor = store.nextIndex();
     const fill = () => {
       while (queue.length < depth && cursor < cp.size && !signal.aborted) {
         const start = cursor;
         const end = Math.min(cp.size, (Math.floor(start / TILE_WIDTH) + 1) * TILE_WIDTH);
         cursor = end;
-        const prepared = this.prepare(start, end, cp);
-        prepared.catch(() => undefined); // awaited in order below; avoid an unhandled rejection meanwhile
-        queue.push(prepared);
+        const item: (typeof queue)[number] = { prepared: this.prepare(start, end, cp, tiles) };
+        // Awaited in order below; no unhandled rejection meanwhile.
+        item.prepared.then((result) => (item.result = result), () => undefined);
+        queue.push(item);
       }
     };
     const started = Date.now();
@@ -303,7 +320,16 @@ export class Follower {
     await this.progress();
     fill();
     while (queue.length > 0) {
-      const batch = await queue.shift()!;
+      let batch = await queue.shift()!.prepared;
+      // Tile batches that are ready too join this one: one synced write for all of them (never
+      // past a stop, never more than MAX_COMMIT_ENTRIES). A batch that failed is left at the head,
+      // to fail the poll after this write, as it would on its own.
+      while (!batch.stop && queue[0]?.result && batch.entries.length + queue[0].result.entries.length <= MAX_COMMIT_ENTRIES) {
+        const next = queue.shift()!.result!;
+        batch = { start: batch.start, end: next.end, entries: batch.entries.concat(next.entries), ...(next.stop ? { stop: next.stop } : {}) };
+      }
+      // The next batches are fetched and verified while this one is written.
+      if (!batch.stop) fill();
       const context = { origin: store.origin, checkpoint: stored, time: this.now().toISOString(), ...(this.o.trusted ? { trusted: this.o.trusted } : {}) };
       const pending = await this.storeWrite(() => store.commitBatch(batch.entries, batch.stop ? batch.stop.index : batch.end, context));
       for (const p of pending) await this.deliver(p);
@@ -330,7 +356,8 @@ export class Follower {
    * but that does not decode or verify becomes an `invalid-entry` and the monitor moves on; a
    * bundle or tile that does not match the signed tree stops processing at its first entry.
    */
-  private async prepare(start: number, end: number, cp: Checkpoint): Promise<PreparedBatch> {
+  private async prepare(start: number, end: number, cp: Checkpoint, tiles?: TileReader): Promise<PreparedBatch> {
+    if (tiles && this.o.verifyBundle && this.o.rawBundles) return this.prepareBundle(start, end, cp, tiles);
     const raw: RawEntry[] = [];
     let stop: PreparedBatch['stop'];
     try {
@@ -347,6 +374,59 @@ export class Follower {
     }
     const entries = await Promise.all(raw.map((e) => this.check(e.index, e.leaf)));
     return stop ? { start, end: stop.index, entries, stop } : { start, end, entries };
+  }
+
+  /**
+   * Entries [start, end) of one entry tile through a verification worker: the raw bundle goes to
+   * the worker (transferred), which answers with the leaf hashes of the range and a verdict per
+   * entry; meanwhile the level-0 tile is read and verified against the signed root by the log
+   * client. Only when every leaf hash equals the tile's are the verdicts taken; a malformed bundle
+   * or a leaf that does not match is log misbehaviour, handled like the client's refusal on the
+   * per-entry path (locate: fetched again, checked leaf by leaf, stop at the exact entry).
+   */
+  private async prepareBundle(start: number, end: number, cp: Checkpoint, tiles: TileReader): Promise<PreparedBatch> {
+    const tileIndex = Math.floor(start / TILE_WIDTH);
+    const first = tileIndex * TILE_WIDTH;
+    const width = tileWidth(0, tileIndex, cp.size);
+    const from = start - first;
+    const to = end - first;
+    try {
+      const tile = tiles(0, tileIndex, width);
+      tile.catch(() => undefined); // awaited below, after the worker's answer
+      const { verdict, url } = await this.verifyBundleOf(tileIndex, width, from, to, start, end);
+      const hashes = await tile;
+      if (hashes === undefined) throw new LafsError('unavailable', `level-0 tile ${tileIndex} of the tree of size ${cp.size} is missing`);
+      if (!verdict.ok) throw new LafsError('inconsistent', `GET ${url}: malformed entry bundle: ${verdict.malformed}`);
+      const expected = hashes.subarray(from * HASH_SIZE, to * HASH_SIZE);
+      if (!Buffer.from(verdict.hashes.buffer, verdict.hashes.byteOffset, verdict.hashes.byteLength).equals(expected)) {
+        let i = 0;
+        while (equalBytes(verdict.hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE), expected.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE))) i++;
+        const b64 = (h: Uint8Array) => Buffer.from(h).toString('base64');
+        throw new LafsError('inconsistent', `GET ${url}: entry ${start + i} hashes to ${b64(verdict.hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE))}, but the verified level-0 tile says ${b64(expected.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE))}; the log served a tampered entry bundle`);
+      }
+      if (verdict.entries.length !== end - start || verdict.entries.some((e, k) => e.index !== start + k)) throw new LafsError('internal', `verification worker answered ${verdict.entries.length} entries for [${start}, ${end})`);
+      return { start, end, entries: verdict.entries };
+    } catch (error) {
+      if (isTransient(error)) throw error;
+      const located = await this.locate(start, end, cp, error);
+      const entries = await Promise.all(located.proven.map((e) => this.check(e.index, e.leaf)));
+      return located.stop ? { start, end: located.stop.index, entries, stop: located.stop } : { start, end, entries };
+    }
+  }
+
+  /** Fetches bundle `tileIndex` and has a worker verify entries [from, to) of it; a worker that died is retried with the bundle fetched again (its bytes went to the dead worker). */
+  private async verifyBundleOf(tileIndex: number, width: number, from: number, to: number, start: number, end: number): Promise<{ verdict: BundleVerdict; url: string }> {
+    for (let attempt = 1; ; attempt++) {
+      const raw = await this.o.rawBundles!(tileIndex, width);
+      try {
+        return { verdict: await this.o.verifyBundle!({ bundle: raw.bytes, count: raw.count, from, to, firstIndex: tileIndex * TILE_WIDTH }), url: raw.url };
+      } catch (error) {
+        // As for one entry (check): a crash says nothing about these entries, never a verdict.
+        if (attempt >= VERIFY_ATTEMPTS || this.o.signal.aborted) throw error instanceof LafsError ? error : new LafsError('unavailable', `verifying entries ${start}..${end - 1}: ${(error as Error).message}`);
+        this.log(`verifying entries ${start}..${end - 1} failed (${(error as Error).message}); retrying`);
+        await sleep(250 * 2 ** (attempt - 1), this.o.signal);
+      }
+    }
   }
 
   /**
@@ -410,16 +490,7 @@ export class Follower {
         await sleep(250 * 2 ** (attempt - 1), this.o.signal);
       }
     }
-    if (!result.ok) {
-      const code = invalidCode(leaf);
-      return { index, code, invalid: result.reason.startsWith(`${code}: `) ? result.reason : `${code}: ${result.reason}` };
-    }
-    const { view, signature } = result.value;
-    return {
-      index,
-      builder: signature.builder,
-      artifacts: view.artifacts.map((a) => ({ source: view.source, platform: a.platform, name: a.name, hash: a.sha256.startsWith('sha256:') ? a.sha256 : `sha256:${a.sha256}` })),
-    };
+    return result.ok ? validVerdict(index, result.value) : invalidVerdict(index, leaf, result.reason);
   }
 
   private async progress(): Promise<void> {
@@ -574,16 +645,6 @@ export class Follower {
       throw new LafsError('io', `monitor state: ${(error as Error).message}`, { cause: error });
     }
   }
-}
-
-/** The error code of a leaf the verifier refused: what decoding and parsing say (cheap, no cryptography), else its signature. */
-function invalidCode(leaf: Uint8Array): string {
-  try {
-    viewLeaf(decodeLeaf(leaf));
-  } catch (error) {
-    return error instanceof LafsError ? error.code : 'bad-leaf';
-  }
-  return 'bad-signature';
 }
 
 export function invalidEntryId(origin: string, index: number, code: string): string {

@@ -19,7 +19,7 @@ import { AlertSinks } from './alerts.js';
 import { defaultStateDir, originOfKey, parseCount, parseSeconds, parseTrust, readVerifierKey } from './config.js';
 import { Follower } from './follower.js';
 import { IndexStore, type DisputeRecord, type StoreStatus } from './index-store.js';
-import { httpBundleReader, httpNoteReader, httpTileReader } from './tile-reader.js';
+import { httpBundleReader, httpNoteReader, httpRawBundleReader, httpTileReader } from './tile-reader.js';
 
 const EXIT_OK = 0;
 const EXIT_ALERTS = 1;
@@ -149,7 +149,7 @@ async function follow(options: FollowOptions): Promise<number> {
   } catch (error) {
     throw new LafsError('io', `cannot create state dir ${stateDir}: ${(error as Error).message}`);
   }
-  const store = await IndexStore.open(dbDir(stateDir), origin, { create: true });
+  const store = await openStore(dbDir(stateDir), origin);
   const pool = new VerifyPool({ threads });
   const sinks = new AlertSinks({ ...(options.webhook ? { webhook: options.webhook } : {}), ...(options.exec ? { exec: options.exec } : {}) });
 
@@ -175,6 +175,12 @@ async function follow(options: FollowOptions): Promise<number> {
     store,
     sinks,
     verify: (leaf) => pool.verify(leaf),
+    // Catch-up: whole bundles to the workers, raw, each read once past the client's cache.
+    verifyBundle: (request) => pool.verifyBundle(request),
+    // A bundle in each worker, one ready, and more fetched: the workers never wait for the main
+    // thread's HTTP or LevelDB write (about 200 KB of memory per bundle in flight).
+    prefetch: threads + 2,
+    rawBundles: httpRawBundleReader(options.log, { signal: controller.signal }),
     sha256: nodeSha256,
     signal: controller.signal,
     once: options.once ?? false,
@@ -204,6 +210,32 @@ async function follow(options: FollowOptions): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/**
+ * Opens the state for following. `lafs-monitor status` opens it too when no monitor holds it, for
+ * the few milliseconds a read takes: a monitor starting at that moment finds the LevelDB lock
+ * taken, and waits a little for it instead of exiting 2. A lock still held after that is another
+ * monitor on the same state dir, and an error.
+ */
+async function openStore(dir: string, origin: string): Promise<IndexStore> {
+  const deadline = Date.now() + 3_000;
+  for (;;) {
+    try {
+      return await IndexStore.open(dir, origin, { create: true });
+    } catch (error) {
+      if (!isLockHeld(error) || Date.now() >= deadline) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/** Whether opening LevelDB failed because another process holds its lock. */
+function isLockHeld(error: unknown): boolean {
+  for (let e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (e.code === 'LEVEL_LOCKED' || (typeof e.message === 'string' && /\block\b.*(temporarily unavailable|already held)/i.test(e.message))) return true;
+  }
+  return false;
 }
 
 interface Snapshot { writtenAt: string; status: StoreStatus; disputes: DisputeRecord[] }

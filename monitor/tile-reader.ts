@@ -8,12 +8,18 @@
  * It also reads entry bundles raw, bypassing the client's tile cache, for the one case where the
  * follower checks a bundle leaf by leaf itself: after the client found a bundle that does not
  * match the signed tree, to name the exact entry at fault (or to see that it was a glitch).
+ *
+ * And it reads entry bundles as raw bytes (httpRawBundleReader) for the catch-up path, where a
+ * verification worker splits, hashes and verifies a whole bundle and the follower checks the
+ * worker's leaf hashes against the level-0 tile the log client verified against the signed root.
  */
 import { LafsError } from '../merkle/errors.js';
 import { HASH_SIZE } from '../merkle/hash.js';
 import { TILE_WIDTH, tilePath } from '../merkle/tiles.js';
 import { decodeEntryBundle } from '../merkle/bundle.js';
 import type { TileReader } from '../merkle/tile-source.js';
+import { MAX_LEAF_SIZE } from '../attestation/leaf.js';
+import { HttpTransport, apiError } from '../client/http.js';
 
 export interface TileReaderOptions { timeoutMs?: number; attempts?: number; signal?: AbortSignal }
 
@@ -94,5 +100,39 @@ export function httpNoteReader(baseUrl: string, options: TileReaderOptions = {})
     const bytes = await get('checkpoint');
     if (bytes === undefined) throw new LafsError('unavailable', `GET ${baseUrl.replace(/\/+$/, '')}/checkpoint: not found`);
     return new TextDecoder().decode(bytes.subarray(0, 64 * 1024));
+  };
+}
+
+/** Entry bundle `index` as served (unverified, not split): `count` is the number of entries it must hold (the full tile's when a partial one was missing), `url` what answered. */
+export type RawBundleReader = (index: number, width: number) => Promise<{ bytes: Uint8Array; count: number; url: string }>;
+
+/** The most an entry bundle may weigh: 256 entries of the largest leaf with their length prefixes. */
+const MAX_BUNDLE_BYTES = TILE_WIDTH * (2 + MAX_LEAF_SIZE);
+
+/**
+ * A RawBundleReader over HTTP with the log client's transport (per-attempt timeout, retries with
+ * backoff on network errors and 5xx, a size limit) and its rules: a missing partial bundle falls
+ * back to the full one, a bundle missing altogether is 'unavailable' (a mirror still syncing), a
+ * 4xx is the error it says. The body is a fresh buffer of its own, so it can be transferred.
+ */
+export function httpRawBundleReader(baseUrl: string, options: { timeoutMs?: number; retries?: number; signal?: AbortSignal } = {}): RawBundleReader {
+  const http = new HttpTransport({ ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}), ...(options.retries !== undefined ? { retries: options.retries } : {}), ...(options.signal ? { signal: options.signal } : {}), userAgent: 'lafs-monitor' });
+  const base = baseUrl.replace(/\/+$/, '');
+  const get = async (path: string): Promise<Uint8Array | undefined> => {
+    const res = await http.request('GET', `${base}/${path}`, { maxBytes: MAX_BUNDLE_BYTES });
+    if (res.status === 404 || res.status === 410) return undefined;
+    if (res.status !== 200) throw apiError(res);
+    return res.body;
+  };
+  return async (index, width) => {
+    const path = tilePath({ kind: 'entries', index, width });
+    const bytes = await get(path);
+    if (bytes !== undefined) return { bytes, count: width, url: `${base}/${path}` };
+    if (width < TILE_WIDTH) {
+      const fullPath = tilePath({ kind: 'entries', index, width: TILE_WIDTH });
+      const full = await get(fullPath);
+      if (full !== undefined) return { bytes: full, count: TILE_WIDTH, url: `${base}/${fullPath}` };
+    }
+    throw new LafsError('unavailable', `GET ${base}/${path}: 404 not found, but the checkpoint covers this tile; the log or mirror is missing it (a mirror still syncing?), try again later`);
   };
 }

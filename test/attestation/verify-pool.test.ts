@@ -1,6 +1,7 @@
 /**
  * VerifyPool: worker threads give the same verdicts as verifyLeaf in the calling thread, for the
  * 35 real guix.sigs leaves and for bad ones; Dates come back as Dates; close() ends the workers.
+ * verifyBundle (whole entry bundles, the monitor's catch-up path) agrees with verify entry by entry.
  */
 import test from 'ava';
 import { availableParallelism } from 'node:os';
@@ -8,7 +9,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeLeaf, encodeLeaf } from '../../attestation/leaf.js';
 import { buildLeaf, verifyLeaf, type VerifiedLeaf } from '../../attestation/record.js';
-import { VerifyPool } from '../../attestation/verify-pool.js';
+import { VerifyPool, invalidVerdict, validVerdict } from '../../attestation/verify-pool.js';
+import { encodeEntryBundle } from '../../merkle/bundle.js';
+import { leafHash } from '../../merkle/hash.js';
+import { nodeSha256 } from '../../attestation/node-crypto.js';
 import { LafsError } from '../../merkle/errors.js';
 import { fixturesDir } from '../helpers/tmp.js';
 
@@ -123,6 +127,67 @@ test('a worker that dies is replaced: its in-flight requests reject as unavailab
     }
     const after = await pool.verify(leaves[1]!.bytes);
     t.true(after.ok);
+    t.is(pool.pending, 0);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('verifyBundle: one message per bundle, the same verdicts as verify per entry, leaf hashes of the range, the buffer transferred', async (t) => {
+  const pool = new VerifyPool({ threads: 2 });
+  try {
+    const good = leaves.slice(0, 6).map((l) => l.bytes);
+    const leaf = decodeLeaf(good[2]!);
+    const signed = leaf.signed.slice();
+    signed[10] = signed[10] === 0x61 ? 0x62 : 0x61;
+    const all = [good[0]!, good[1]!, encodeLeaf({ ...leaf, signed }), new TextEncoder().encode('not a leaf'), good[4]!, good[5]!];
+    const bundle = encodeEntryBundle(all);
+    const verdict = await pool.verifyBundle({ bundle, count: all.length, from: 1, to: 5, firstIndex: 512 });
+    t.is(bundle.byteLength, 0, 'the bundle buffer went to the worker, not a copy');
+    t.true(verdict.ok);
+    if (!verdict.ok) return;
+    t.deepEqual(Buffer.from(verdict.hashes), Buffer.concat(all.slice(1, 5).map((l) => leafHash(l, nodeSha256))));
+    t.deepEqual(verdict.entries.map((e) => e.index), [513, 514, 515, 516]);
+    for (const [k, entry] of verdict.entries.entries()) {
+      const one = await pool.verify(all[k + 1]!);
+      t.deepEqual(entry, one.ok ? validVerdict(513 + k, one.value) : invalidVerdict(513 + k, all[k + 1]!, one.reason));
+    }
+    t.like(verdict.entries[1], { code: 'bad-signature' });
+    t.regex((verdict.entries[1] as { invalid: string }).invalid, /^bad-signature: signature: .*does not verify/);
+    t.like(verdict.entries[2], { code: 'bad-leaf' });
+
+    // A view into a larger buffer is copied, not transferred: the owner keeps its bytes.
+    const again = encodeEntryBundle(all);
+    const big = new Uint8Array(again.length + 10);
+    big.set(again, 5);
+    const view = big.subarray(5, 5 + again.length);
+    t.true((await pool.verifyBundle({ bundle: view, count: all.length, from: 0, to: 1, firstIndex: 0 })).ok);
+    t.is(view.byteLength, again.length);
+
+    // Not an entry bundle of that many entries: malformed, never a verdict on its entries.
+    const short = await pool.verifyBundle({ bundle: encodeEntryBundle(all).subarray(0, 100).slice(), count: all.length, from: 0, to: all.length, firstIndex: 0 });
+    t.false(short.ok);
+    if (!short.ok) t.regex(short.malformed, /entry bundle/);
+    const counted = await pool.verifyBundle({ bundle: encodeEntryBundle(all), count: 5, from: 0, to: 5, firstIndex: 0 });
+    t.false(counted.ok);
+    await t.throwsAsync(pool.verifyBundle({ bundle: encodeEntryBundle(all), count: 6, from: 4, to: 7, firstIndex: 0 }), { instanceOf: LafsError });
+  } finally {
+    await pool.close();
+  }
+});
+
+test('verifyBundle: a worker that dies holding a bundle rejects it as unavailable (never a verdict); the pool goes on', async (t) => {
+  const pool = new VerifyPool({ threads: 1 });
+  try {
+    const bundle = encodeEntryBundle(leaves.map((l) => l.bytes));
+    const inFlight = pool.verifyBundle({ bundle, count: leaves.length, from: 0, to: leaves.length, firstIndex: 0 });
+    await (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0]!.worker.terminate();
+    const error = await t.throwsAsync(inFlight);
+    t.true(error instanceof LafsError);
+    t.is((error as LafsError).code, 'unavailable');
+    const after = await pool.verifyBundle({ bundle: encodeEntryBundle(leaves.map((l) => l.bytes)), count: leaves.length, from: 0, to: leaves.length, firstIndex: 0 });
+    t.true(after.ok);
+    if (after.ok) t.true(after.entries.every((e) => 'builder' in e));
     t.is(pool.pending, 0);
   } finally {
     await pool.close();
