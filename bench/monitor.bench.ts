@@ -195,6 +195,8 @@ interface CatchUpRun {
   entriesPerSecond: number;
   reportedEntriesPerSecond: number | null;
   peakRssMiB: number;
+  peakAnonMiB: number;
+  peakFileMiB: number;
   exitCode: number | null;
   /** The monitor process, all threads, from its start to its exit (the kernel's count of this bench's reaped child). */
   monitorCpuMsPerEntry: number;
@@ -222,12 +224,18 @@ async function catchUp(url: string, verifierKey: string, size: number): Promise<
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   let peakKiB = 0;
+  // VmHWM counts LevelDB's mmapped table files too (page cache the kernel can drop): anonymous
+  // memory is what the monitor itself holds.
+  let peakAnonKiB = 0;
+  let peakFileKiB = 0;
   const threads = new Map<number, { ticks: number; comm: string }>();
   const sample = setInterval(() => {
     try {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
       peakKiB = Math.max(peakKiB, hwm);
+      peakAnonKiB = Math.max(peakAnonKiB, Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? 0));
+      peakFileKiB = Math.max(peakFileKiB, Number(/RssFile:\s+(\d+)/.exec(status)?.[1] ?? 0));
     } catch {
       /* exited */
     }
@@ -253,6 +261,8 @@ async function catchUp(url: string, verifierKey: string, size: number): Promise<
     entriesPerSecond: Math.round(size / seconds),
     reportedEntriesPerSecond: reported ? Number(reported) : null,
     peakRssMiB: round(peakKiB / 1024),
+    peakAnonMiB: round(peakAnonKiB / 1024),
+    peakFileMiB: round(peakFileKiB / 1024),
     exitCode,
     monitorCpuMsPerEntry: msPerEntry(monitorTicks),
     mainThreadCpuMsPerEntry: msPerEntry(mainTicks),
@@ -350,7 +360,7 @@ async function main(): Promise<void> {
         leafVerifyCpuMs: largest.leafVerifyCpuMs,
         leafVerifyShareOfCpu: largest.leafVerifyShareOfCpu,
       },
-      rssFlat: runs.map((r) => ({ entries: r.entries, peakRssMiB: r.peakRssMiB })),
+      rssFlat: runs.map((r) => ({ entries: r.entries, peakRssMiB: r.peakRssMiB, peakAnonMiB: r.peakAnonMiB, peakFileMiB: r.peakFileMiB })),
     }) + '\n',
   );
 }
