@@ -9,8 +9,8 @@
  * with the rate it implies for a server that had every core to itself (cores / CPU per entry),
  * and the share of that CPU spent verifying signatures (one-core verify cost / CPU per entry); and
  * the CPU per entry of the server's main thread alone (HTTP, sequencing, storage), which bounds the
- * rate at 1000 / that figure whatever the number of cores; and that of the build workers (the
- * busiest other threads, one per core) and of the remaining helper threads.
+ * rate at 1000 / that figure whatever the number of cores; and that of the build workers (threads
+ * named lafs-build) and of the remaining helper threads.
  *
  * Run: node --expose-gc dist/bench/ingest.bench.js   (prints one JSON object)
  */
@@ -46,12 +46,12 @@ function processCpuSeconds(pid: number, tid?: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
-/** CPU seconds of every thread of a process, by thread id. */
-function threadCpuSeconds(pid: number): Map<number, number> {
-  const out = new Map<number, number>();
+/** CPU seconds of every thread of a process, by thread id, with the thread's name. */
+function threadCpuSeconds(pid: number): Map<number, { name: string; cpu: number }> {
+  const out = new Map<number, { name: string; cpu: number }>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      out.set(Number(tid), processCpuSeconds(pid, Number(tid)));
+      out.set(Number(tid), { name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(), cpu: processCpuSeconds(pid, Number(tid)) });
     } catch {
       // a thread that ended between the listing and the read
     }
@@ -115,15 +115,14 @@ const mainThreadCpuBefore = processCpuSeconds(server.process.pid!, server.proces
 const threadsBefore = threadCpuSeconds(server.process.pid!);
 const clientCpuBefore = process.cpuUsage();
 const many = await ingest(url, bodies.splice(0, MANY), CLIENTS);
-// Per thread: all threads are named "node", so the build workers (one per core by default) are
-// taken to be the busiest threads other than the main one; the rest are V8's and libuv's helpers
-// (GC, compiler, LevelDB I/O).
-const threadMs = [...threadCpuSeconds(server.process.pid!)]
+// Per thread: the build workers name themselves "lafs-build" (build-worker.ts); the other threads
+// besides the main one are V8's (compiler, GC) and libuv's and LevelDB's helpers.
+const threads = [...threadCpuSeconds(server.process.pid!)]
   .filter(([tid]) => tid !== server.process.pid)
-  .map(([tid, cpu]) => ((cpu - (threadsBefore.get(tid) ?? 0)) * 1000) / MANY)
-  .sort((a, b) => b - a);
-const buildWorkersMsPerEntry = threadMs.slice(0, cores).reduce((a, b) => a + b, 0);
-const otherThreadsMsPerEntry = threadMs.slice(cores).reduce((a, b) => a + b, 0);
+  .map(([tid, { name, cpu }]) => ({ name, ms: ((cpu - (threadsBefore.get(tid)?.cpu ?? 0)) * 1000) / MANY }))
+  .sort((a, b) => b.ms - a.ms);
+const buildWorkersMsPerEntry = threads.filter((t) => t.name === 'lafs-build').reduce((a, t) => a + t.ms, 0);
+const otherThreadsMsPerEntry = threads.filter((t) => t.name !== 'lafs-build').reduce((a, t) => a + t.ms, 0);
 const serverCpuMsPerEntry = ((processCpuSeconds(server.process.pid!) - serverCpuBefore) * 1000) / many.entries;
 // The main thread (its thread id is the process id) is the one every request passes through.
 const mainThreadCpuMsPerEntry = ((processCpuSeconds(server.process.pid!, server.process.pid!) - mainThreadCpuBefore) * 1000) / many.entries;
@@ -152,7 +151,7 @@ console.log(
       serverMainThreadMsPerEntry: +mainThreadCpuMsPerEntry.toFixed(3),
       serverBuildWorkersMsPerEntry: +buildWorkersMsPerEntry.toFixed(3),
       serverOtherThreadsMsPerEntry: +otherThreadsMsPerEntry.toFixed(3),
-      serverThreadsMsPerEntry: threadMs.filter((ms) => ms >= 0.001).map((ms) => +ms.toFixed(3)),
+      serverThreadsMsPerEntry: threads.filter((t) => t.ms >= 0.001).map((t) => `${t.name} ${t.ms.toFixed(3)}`),
       loadGeneratorMsPerEntry: +clientCpuMsPerEntry.toFixed(3),
       verifyMsPerEntryOneCore: +(1000 / projectVerifyOneCore).toFixed(3),
       verifyShareOfServerCpu: +(1000 / projectVerifyOneCore / serverCpuMsPerEntry).toFixed(2),
