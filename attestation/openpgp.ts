@@ -16,7 +16,7 @@
  *      `warnings`, without rejecting.
  * Every rule below is a small function whose comment says which gpg behaviour it mirrors.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { LafsError, type Checked } from '../merkle/errors.js';
 import { nativeSupports, verifyNative } from './openpgp-native.js';
@@ -70,7 +70,18 @@ const FUTURE_SKEW_MS = 60 * 60 * 1000;
 
 const textDecoder = new TextDecoder('utf-8', { fatal: false });
 
+const ARMOR_START = new TextEncoder().encode('-----BEGIN PGP ');
+
 function looksArmored(input: Uint8Array | string): boolean {
+  if (typeof input !== 'string' && input.length > 0) {
+    // Decided from the first byte where the decoding below cannot change the answer: a printable
+    // ASCII character is not whitespace, so it must start the armor header; a UTF-8 continuation
+    // byte (binary OpenPGP's old-format packet headers, 0x80-0xBF) decodes to U+FFFD, not
+    // whitespace either. Anything else (whitespace, a UTF-8 lead byte) takes the decoding path.
+    const first = input[0]!;
+    if (first > 0x20 && first < 0x7f) return input.length >= ARMOR_START.length && ARMOR_START.every((b, i) => input[i] === b);
+    if (first >= 0x80 && first < 0xc0) return false;
+  }
   const head = typeof input === 'string' ? input.slice(0, 200) : textDecoder.decode(input.subarray(0, 200));
   return head.trimStart().startsWith('-----BEGIN PGP ');
 }
@@ -431,7 +442,7 @@ const keyCache = new Lru<Promise<KeyModel>>(CACHE_LIMIT);
 /** prepareKey results by the SHA-256 of the submitted key (every submission carries its builder's full key). */
 const preparedKeyCache = new Lru<Promise<PreparedKey>>(CACHE_LIMIT);
 
-const cacheId = (input: Uint8Array | string): string => createHash('sha256').update(input).digest('hex');
+const cacheId = (input: Uint8Array | string): string => hash('sha256', input, 'hex');
 
 /** Parses and models a key, once per distinct key bytes. */
 function keyModelOf(publicKey: Uint8Array): Promise<KeyModel> {
@@ -581,7 +592,8 @@ function applyExpiry(created: Date, history: SelfSignature[], T: Date, now: Date
   const expiry = expiryUnder(created, current.packet);
   if (expiry && expiry.getTime() <= T.getTime()) reject(`${whose} expired on ${day(expiry)}, before the signature was made on ${day(T)}`);
   if (expiry && expiry.getTime() <= now.getTime()) warnings.push(`${whose} expired ${day(expiry)} after signing`);
-  const inForce = [...history].reverse().find((s) => s.created.getTime() <= T.getTime());
+  let inForce: SelfSignature | undefined;
+  for (let i = history.length - 1; i >= 0 && !inForce; i--) if (history[i]!.created.getTime() <= T.getTime()) inForce = history[i];
   if (!inForce) {
     warnings.push(`${signatureKind} newer than the signature: ${whose}'s oldest valid ${signatureKind} is from ${day(history[0]!.created)}, the signature from ${day(T)}`);
     return;
