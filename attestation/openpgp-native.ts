@@ -11,7 +11,7 @@
  * secp256k1, brainpool), legacy EdDSA (Ed25519, algorithm 22) and Ed25519 (algorithm 27). Anything
  * else goes back to openpgp.js (openpgp.ts decides). The test suite checks both paths agree.
  */
-import { constants, createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { constants, createPublicKey, hash as oneShotHash, verify, type KeyObject } from 'node:crypto';
 import * as openpgp from 'openpgp';
 
 const { enums } = openpgp;
@@ -75,7 +75,7 @@ export function verifyNative(sig: openpgp.SignaturePacket, signer: KeyPacket, ty
   if (sig.version === 6 && internal.salt?.length !== hash.saltLength) throw new Error('Signature salt does not have the expected length');
 
   const toHash = internal.toHash(type, data, detached);
-  const digest = createHash(hash.node).update(toHash).digest();
+  const digest = oneShotHash(hash.node, toHash, 'buffer'); // one call, no Hash object
   if (digest[0] !== sig.signedHashValue![0] || digest[1] !== sig.signedHashValue![1]) throw new Error('Signed digest did not match');
   if (!verifyMath(sig, signer, hash.node, toHash, digest)) throw new Error('Signature verification failed');
 }

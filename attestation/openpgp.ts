@@ -16,7 +16,7 @@
  *      `warnings`, without rejecting.
  * Every rule below is a small function whose comment says which gpg behaviour it mirrors.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { LafsError, type Checked } from '../merkle/errors.js';
 import { nativeSupports, verifyNative } from './openpgp-native.js';
@@ -70,7 +70,18 @@ const FUTURE_SKEW_MS = 60 * 60 * 1000;
 
 const textDecoder = new TextDecoder('utf-8', { fatal: false });
 
+const ARMOR_START = new TextEncoder().encode('-----BEGIN PGP ');
+
 function looksArmored(input: Uint8Array | string): boolean {
+  if (typeof input !== 'string' && input.length > 0) {
+    // Decided from the first byte where the decoding below cannot change the answer: a printable
+    // ASCII character is not whitespace, so it must start the armor header; a UTF-8 continuation
+    // byte (binary OpenPGP's old-format packet headers, 0x80-0xBF) decodes to U+FFFD, not
+    // whitespace either. Anything else (whitespace, a UTF-8 lead byte) takes the decoding path.
+    const first = input[0]!;
+    if (first > 0x20 && first < 0x7f) return input.length >= ARMOR_START.length && ARMOR_START.every((b, i) => input[i] === b);
+    if (first >= 0x80 && first < 0xc0) return false;
+  }
   const head = typeof input === 'string' ? input.slice(0, 200) : textDecoder.decode(input.subarray(0, 200));
   return head.trimStart().startsWith('-----BEGIN PGP ');
 }
@@ -144,13 +155,15 @@ function splitPackets(bytes: Uint8Array, what: string, code: 'bad-signature' | '
 
 /** Armored or binary signature -> the binary signature bytes; throws LafsError('bad-signature'). */
 export async function readSignature(input: Uint8Array | string): Promise<Uint8Array> {
-  const binary = looksArmored(input)
-    ? await dearmor(input, enums.armor.signature, 'signature', 'bad-signature')
-    : typeof input === 'string'
-      ? (() => { throw new LafsError('bad-signature', 'signature: text given but it is not an ASCII-armored PGP signature'); })()
-      : input;
+  const binary = await signatureBinary(input);
   parseSignaturePacket(binary);
   return binary;
+}
+
+async function signatureBinary(input: Uint8Array | string): Promise<Uint8Array> {
+  if (looksArmored(input)) return dearmor(input, enums.armor.signature, 'signature', 'bad-signature');
+  if (typeof input === 'string') throw new LafsError('bad-signature', 'signature: text given but it is not an ASCII-armored PGP signature');
+  return input;
 }
 
 /**
@@ -162,27 +175,54 @@ export async function readSignature(input: Uint8Array | string): Promise<Uint8Ar
  * would take one signature twice. Throws LafsError('bad-signature').
  */
 export function canonicalSignature(binary: Uint8Array): Uint8Array {
-  parseSignaturePacket(binary);
-  const { tag, body } = splitPackets(binary, 'signature', 'bad-signature')[0]!;
+  return parseCanonical(binary).bytes;
+}
+
+/**
+ * A submitted signature (armored or binary), read once: its canonical bytes (canonicalSignature)
+ * and the packet parsed from them, so that building a leaf parses the packet one time, not once
+ * per step (read, re-frame, verify). Opaque outside this module; see verifyPrepared.
+ */
+export interface PreparedSignature {
+  readonly bytes: Uint8Array;
+  /** @internal */ readonly packet: openpgp.SignaturePacket;
+}
+
+/** readSignature + canonicalSignature with one parse; throws LafsError('bad-signature') as they do. */
+export async function prepareSignature(input: Uint8Array | string): Promise<PreparedSignature> {
+  return parseCanonical(await signatureBinary(input));
+}
+
+function parseCanonical(binary: Uint8Array): PreparedSignature {
+  const { tag, body } = onlySignaturePacket(binary);
   const n = body.length;
   const length = n < 192 ? [n] : n < 8384 ? [((n - 192) >> 8) + 192, (n - 192) & 0xff] : [0xff, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
   const out = new Uint8Array(1 + length.length + n);
   out[0] = 0xc0 | tag;
   out.set(length, 1);
   out.set(body, 1 + length.length);
-  return out;
+  // Parsed from the canonical copy: the packet checked is exactly the one stored, whatever becomes of `binary`.
+  return { bytes: out, packet: readSignatureBody(out.subarray(1 + length.length)) };
 }
 
 /** Exactly one signature packet, parsed by openpgp.js; throws LafsError('bad-signature'). */
 function parseSignaturePacket(binary: Uint8Array): openpgp.SignaturePacket {
+  return readSignatureBody(onlySignaturePacket(binary).body);
+}
+
+function onlySignaturePacket(binary: Uint8Array): RawPacket {
   if (binary.length === 0) throw new LafsError('bad-signature', 'signature: empty');
   const packets = splitPackets(binary, 'signature', 'bad-signature');
   if (packets.length !== 1) throw new LafsError('bad-signature', `signature: expected exactly one OpenPGP packet, found ${packets.length}`);
   const packet = packets[0]!;
   if (packet.tag !== enums.packet.signature) throw new LafsError('bad-signature', `signature: packet tag ${packet.tag} is not a signature packet (2)`);
+  return packet;
+}
+
+function readSignatureBody(body: Uint8Array): openpgp.SignaturePacket {
   const signature = new openpgp.SignaturePacket();
   try {
-    internals(signature).read(packet.body, cryptoConfig);
+    internals(signature).read(body, cryptoConfig);
   } catch (error) {
     throw new LafsError('bad-signature', `signature: unreadable signature packet (${messageOf(error)})`, { cause: error });
   }
@@ -399,10 +439,10 @@ class Lru<V> {
 const CACHE_LIMIT = 1024;
 /** Parsed, checked keys by the SHA-256 of their bytes: the server sees the same builders' keys again and again. */
 const keyCache = new Lru<Promise<KeyModel>>(CACHE_LIMIT);
-/** minimizePublicKey results by the SHA-256 of the submitted key (every submission carries its builder's full key). */
-const minimalKeyCache = new Lru<Promise<Uint8Array>>(CACHE_LIMIT);
+/** prepareKey results by the SHA-256 of the submitted key (every submission carries its builder's full key). */
+const preparedKeyCache = new Lru<Promise<PreparedKey>>(CACHE_LIMIT);
 
-const cacheId = (input: Uint8Array | string): string => createHash('sha256').update(input).digest('hex');
+const cacheId = (input: Uint8Array | string): string => hash('sha256', input, 'hex');
 
 /** Parses and models a key, once per distinct key bytes. */
 function keyModelOf(publicKey: Uint8Array): Promise<KeyModel> {
@@ -418,7 +458,7 @@ function keyModelOf(publicKey: Uint8Array): Promise<KeyModel> {
 /** Empties the parsed-key and minimized-key caches (benchmarks measure the uncached path with it). */
 export function clearKeyCache(): void {
   keyCache.clear();
-  minimalKeyCache.clear();
+  preparedKeyCache.clear();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -552,7 +592,8 @@ function applyExpiry(created: Date, history: SelfSignature[], T: Date, now: Date
   const expiry = expiryUnder(created, current.packet);
   if (expiry && expiry.getTime() <= T.getTime()) reject(`${whose} expired on ${day(expiry)}, before the signature was made on ${day(T)}`);
   if (expiry && expiry.getTime() <= now.getTime()) warnings.push(`${whose} expired ${day(expiry)} after signing`);
-  const inForce = [...history].reverse().find((s) => s.created.getTime() <= T.getTime());
+  let inForce: SelfSignature | undefined;
+  for (let i = history.length - 1; i >= 0 && !inForce; i--) if (history[i]!.created.getTime() <= T.getTime()) inForce = history[i];
   if (!inForce) {
     warnings.push(`${signatureKind} newer than the signature: ${whose}'s oldest valid ${signatureKind} is from ${day(history[0]!.created)}, the signature from ${day(T)}`);
     return;
@@ -658,13 +699,35 @@ export function normalizeFingerprint(fingerprint: string): string {
  * deterministic. Throws LafsError('bad-key').
  */
 export async function minimizePublicKey(input: Uint8Array | string): Promise<Uint8Array> {
+  return (await prepareKey(input)).minimal.slice(); // a copy: callers own what they get
+}
+
+/**
+ * A submitted key (armored or binary), minimized, with the model of the minimized key (its
+ * self-signatures checked) that its signatures are verified against: the whole result cached by
+ * the SHA-256 of the submitted bytes, so each of a builder's submissions after the first costs a
+ * hash and a map lookup. Opaque outside this module; see verifyPrepared. `minimal` is shared by
+ * every holder: read it, never write it.
+ */
+export interface PreparedKey {
+  readonly minimal: Uint8Array;
+  /** @internal The model of `minimal` (as keyModelOf(minimal)); a failure here is the signature check's, as in verifyDetached. */
+  readonly model: Promise<KeyModel>;
+}
+
+/** minimizePublicKey without the copy, plus the minimized key's model; throws LafsError('bad-key') as minimizePublicKey does. */
+export function prepareKey(input: Uint8Array | string): Promise<PreparedKey> {
   const id = cacheId(input);
-  let minimal = minimalKeyCache.get(id);
-  if (!minimal) {
-    minimal = minimize(input);
-    minimalKeyCache.set(id, minimal);
+  let prepared = preparedKeyCache.get(id);
+  if (!prepared) {
+    prepared = minimize(input).then((minimal) => {
+      const model = keyModelOf(minimal);
+      model.catch(() => {}); // reported to whoever verifies with it, not as an unhandled rejection
+      return { minimal, model };
+    });
+    preparedKeyCache.set(id, prepared);
   }
-  return (await minimal).slice(); // a copy: callers own what they get
+  return prepared;
 }
 
 async function minimize(input: Uint8Array | string): Promise<Uint8Array> {
@@ -711,9 +774,25 @@ export interface VerifyOptions {
   crypto?: CryptoEngine;
 }
 
+/**
+ * verifyDetached(signed, signature.bytes, key.minimal) without parsing either again: the same
+ * checks, in the same order, with the same reasons. Never throws.
+ */
+export async function verifyPrepared(signed: Uint8Array, signature: PreparedSignature, key: PreparedKey, options: VerifyOptions = {}): Promise<Checked<SignatureCheck>> {
+  try {
+    return { ok: true, value: await checkParsed(signed, signature.packet, await key.model, options.now ?? new Date(), options.crypto ?? 'native') };
+  } catch (error) {
+    if (error instanceof Rejection || error instanceof LafsError) return { ok: false, reason: error.message };
+    return { ok: false, reason: `signature could not be checked: ${messageOf(error)}` };
+  }
+}
+
 async function checkDetached(signed: Uint8Array, signatureBytes: Uint8Array, publicKey: Uint8Array, now: Date, engine: CryptoEngine): Promise<SignatureCheck> {
   const sig = parseSignaturePacket(looksArmored(signatureBytes) ? await readSignature(signatureBytes) : signatureBytes);
-  const model = await keyModelOf(publicKey);
+  return checkParsed(signed, sig, await keyModelOf(publicKey), now, engine);
+}
+
+async function checkParsed(signed: Uint8Array, sig: openpgp.SignaturePacket, model: KeyModel, now: Date, engine: CryptoEngine): Promise<SignatureCheck> {
   const T = sig.created!;
   const warnings: string[] = [];
 

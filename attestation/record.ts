@@ -4,11 +4,12 @@
  * cryptography; verifyLeaf adds the OpenPGP check and never throws; buildLeaf turns an untrusted
  * submission into canonical leaf bytes, refusing anything that would not verify later from the
  * leaf alone (the key is minimized first, and the signature is checked against that minimized key),
- * and storing one signature one way (its packet re-framed canonically: canonicalSignature).
+ * and storing one signature one way (its packet re-framed canonically: canonicalSignature, via
+ * prepareSignature, which parses the packet once for the re-framing and the check).
  */
 import { LafsError, type Checked } from '../merkle/errors.js';
 import { encodeLeaf, type Leaf, type StatementKind } from './leaf.js';
-import { canonicalSignature, minimizePublicKey, readSignature, verifyDetached, type SignatureCheck } from './openpgp.js';
+import { prepareKey, prepareSignature, verifyDetached, verifyPrepared, type SignatureCheck } from './openpgp.js';
 import { STATEMENT_KIND, parseStatement } from './statement.js';
 import { SUBMIT_REGEX_BUDGET_MS, SUMS_KIND, VIEW_REGEX_BUDGET_MS, parseSums, validateClaims, viewSums, type SumsClaims } from './sums.js';
 
@@ -131,13 +132,17 @@ export async function buildLeaf(input: { kind: string; signed: Uint8Array; signa
   if (input.signature === undefined || input.signature === null) throw new LafsError('bad-request', 'signature: required');
   if (input.publicKey === undefined || input.publicKey === null) throw new LafsError('bad-request', 'publicKey: required');
   // In its canonical framing: one signature, one leaf, however its packet header was written.
-  const signature = await inField('signature', 'bad-signature', async () => canonicalSignature(await readSignature(input.signature)));
-  const publicKey = await inField('publicKey', 'bad-key', () => minimizePublicKey(input.publicKey));
+  // In its canonical framing: one signature, one leaf, however its packet header was written
+  // (parsed once, from those canonical bytes, for the check below).
+  const signature = await inField('signature', 'bad-signature', () => prepareSignature(input.signature));
+  // Minimized, and the minimized key parsed and its self-signatures checked: cached per submitted key.
+  const key = await inField('publicKey', 'bad-key', () => prepareKey(input.publicKey));
   // Checked against the minimized key, the one the leaf stores: what anyone will verify later.
-  const check = await verifyDetached(signed, signature, publicKey);
+  const check = await verifyPrepared(signed, signature, key);
   if (!check.ok) throw new LafsError('bad-signature', `signature: ${check.reason}`);
 
-  const leaf: Leaf = { kind: statementKind, signed, signature, publicKey, ...(claims ? { claims } : {}) };
+  // The leaf's key is a copy: the cached one is shared by every submission of this key.
+  const leaf: Leaf = { kind: statementKind, signed, signature: signature.bytes, publicKey: key.minimal.slice(), ...(claims ? { claims } : {}) };
   const bytes = encodeLeaf(leaf);
   return { leaf, bytes, verified: { view: leafView, signature: check.value } };
 }

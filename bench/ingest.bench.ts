@@ -9,12 +9,13 @@
  * with the rate it implies for a server that had every core to itself (cores / CPU per entry),
  * and the share of that CPU spent verifying signatures (one-core verify cost / CPU per entry); and
  * the CPU per entry of the server's main thread alone (HTTP, sequencing, storage), which bounds the
- * rate at 1000 / that figure whatever the number of cores.
+ * rate at 1000 / that figure whatever the number of cores; and that of the build workers (threads
+ * named lafs-build) and of the remaining helper threads.
  *
  * Run: node --expose-gc dist/bench/ingest.bench.js   (prints one JSON object)
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { measureOpenpgpJsRate, measureOpenpgpVerifyRate } from './limits.js';
@@ -44,6 +45,18 @@ function processCpuSeconds(pid: number, tid?: number): number {
   const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+/** CPU seconds of every thread of a process, by thread id, with the thread's name. */
+function threadCpuSeconds(pid: number): Map<number, { name: string; cpu: number }> {
+  const out = new Map<number, { name: string; cpu: number }>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.set(Number(tid), { name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(), cpu: processCpuSeconds(pid, Number(tid)) });
+    } catch {
+      // a thread that ended between the listing and the read
+    }
+  }
+  return out;
 }
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
@@ -99,8 +112,17 @@ const single = await ingest(url, bodies.splice(0, SINGLE), 1);
 process.stderr.write(`ingest: ${CLIENTS} clients\n`);
 const serverCpuBefore = processCpuSeconds(server.process.pid!);
 const mainThreadCpuBefore = processCpuSeconds(server.process.pid!, server.process.pid!);
+const threadsBefore = threadCpuSeconds(server.process.pid!);
 const clientCpuBefore = process.cpuUsage();
 const many = await ingest(url, bodies.splice(0, MANY), CLIENTS);
+// Per thread: the build workers name themselves "lafs-build" (build-worker.ts); the other threads
+// besides the main one are V8's (compiler, GC) and libuv's and LevelDB's helpers.
+const threads = [...threadCpuSeconds(server.process.pid!)]
+  .filter(([tid]) => tid !== server.process.pid)
+  .map(([tid, { name, cpu }]) => ({ name, ms: ((cpu - (threadsBefore.get(tid)?.cpu ?? 0)) * 1000) / MANY }))
+  .sort((a, b) => b.ms - a.ms);
+const buildWorkersMsPerEntry = threads.filter((t) => t.name === 'lafs-build').reduce((a, t) => a + t.ms, 0);
+const otherThreadsMsPerEntry = threads.filter((t) => t.name !== 'lafs-build').reduce((a, t) => a + t.ms, 0);
 const serverCpuMsPerEntry = ((processCpuSeconds(server.process.pid!) - serverCpuBefore) * 1000) / many.entries;
 // The main thread (its thread id is the process id) is the one every request passes through.
 const mainThreadCpuMsPerEntry = ((processCpuSeconds(server.process.pid!, server.process.pid!) - mainThreadCpuBefore) * 1000) / many.entries;
@@ -127,6 +149,9 @@ console.log(
     cpu: {
       serverMsPerEntry: +serverCpuMsPerEntry.toFixed(3),
       serverMainThreadMsPerEntry: +mainThreadCpuMsPerEntry.toFixed(3),
+      serverBuildWorkersMsPerEntry: +buildWorkersMsPerEntry.toFixed(3),
+      serverOtherThreadsMsPerEntry: +otherThreadsMsPerEntry.toFixed(3),
+      serverThreadsMsPerEntry: threads.filter((t) => t.ms >= 0.001).map((t) => `${t.name} ${t.ms.toFixed(3)}`),
       loadGeneratorMsPerEntry: +clientCpuMsPerEntry.toFixed(3),
       verifyMsPerEntryOneCore: +(1000 / projectVerifyOneCore).toFixed(3),
       verifyShareOfServerCpu: +(1000 / projectVerifyOneCore / serverCpuMsPerEntry).toFixed(2),

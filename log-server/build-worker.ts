@@ -4,6 +4,7 @@
  * signature verification, the bound on ingestion (DESIGN.md section 6), uses every core; and
  * viewLeaf of stored leaves whose view runs a submitter's platformRegex (entry-view.ts).
  */
+import { writeFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { decodeLeaf } from '../attestation/leaf.js';
 import { buildLeaf, viewLeaf } from '../attestation/record.js';
@@ -16,6 +17,14 @@ import { parseJsonBody, parseSubmission, summarize, type BuiltSubmission } from 
 
 if (!parentPort) throw new Error('build-worker must run as a worker thread');
 const port = parentPort;
+
+// Named, where Linux allows it, so that `top -H`, /proc/<pid>/task/*/comm and the ingest benchmark
+// tell the build workers from V8's and libuv's threads (all "node" otherwise).
+try {
+  writeFileSync('/proc/thread-self/comm', 'lafs-build');
+} catch {
+  // Not Linux, or no /proc: only a name.
+}
 
 // Warm-up: the first platformRegex match of a thread creates its sandbox and compiles the matcher,
 // which is slow; do it now, with a generous budget, rather than inside a submission's 100 ms budget.

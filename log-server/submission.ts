@@ -25,6 +25,19 @@ const SubmissionSchema = z.strictObject({
   claims: z.unknown().optional(),
 });
 
+type SubmissionFields = z.infer<typeof SubmissionSchema>;
+const FIELDS: ReadonlySet<string> = new Set(Object.keys(SubmissionSchema.shape));
+const optionalText = (v: unknown): boolean => v === undefined || (typeof v === 'string' && v.length >= 1);
+const text = (v: unknown): boolean => typeof v === 'string' && v.length >= 1;
+
+/** The body as SubmissionSchema would return it when it surely passes the schema, else undefined (then the schema decides, and words the refusal). */
+function wellFormed(body: object): SubmissionFields | undefined {
+  for (const key of Object.keys(body)) if (!FIELDS.has(key)) return undefined;
+  const b = body as Record<string, unknown>;
+  if (typeof b.kind !== 'string' || !optionalText(b.statement) || !optionalText(b.sums) || !text(b.signature) || !text(b.publicKey)) return undefined;
+  return b as SubmissionFields;
+}
+
 function zodMessage(error: z.ZodError): string {
   const issue = error.issues[0];
   if (!issue) return 'invalid body';
@@ -50,9 +63,14 @@ export function parseSubmission(body: unknown): ParsedSubmission {
   const kind = (body as { kind?: unknown }).kind;
   if (typeof kind !== 'string') throw new LafsError('bad-request', 'kind: required, a string');
   if (!(KINDS as readonly string[]).includes(kind)) throw new LafsError('unknown-kind', `kind: ${JSON.stringify(kind)} is not one of ${KINDS.join(', ')}`);
-  const parsed = SubmissionSchema.safeParse(body);
-  if (!parsed.success) throw new LafsError('bad-request', zodMessage(parsed.error));
-  const b = parsed.data;
+  // The common, well-formed body is checked by hand (exactly what the schema accepts); zod runs
+  // only when that check fails, so every refusal keeps the schema's message.
+  let b = wellFormed(body);
+  if (b === undefined) {
+    const parsed = SubmissionSchema.safeParse(body);
+    if (!parsed.success) throw new LafsError('bad-request', zodMessage(parsed.error));
+    b = parsed.data;
+  }
   const signature = openpgpField('signature', b.signature);
   const publicKey = openpgpField('publicKey', b.publicKey);
   if (kind === 'lafs-attestation/v1') {

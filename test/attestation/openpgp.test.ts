@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import * as openpgp from 'openpgp';
-import { canonicalSignature, fingerprintOf, minimizePublicKey, normalizeFingerprint, readSignature, verifyDetached, type SignatureCheck } from '../../attestation/openpgp.js';
+import { canonicalSignature, fingerprintOf, minimizePublicKey, normalizeFingerprint, prepareKey, prepareSignature, readSignature, verifyDetached, verifyPrepared, type SignatureCheck } from '../../attestation/openpgp.js';
 import { LafsError, type Checked } from '../../merkle/errors.js';
 import { GpgHome } from '../helpers/gpg.js';
 
@@ -140,6 +140,45 @@ test('readSignature: armored to binary, binary unchanged; junk, two packets and 
     t.true(error instanceof LafsError && error.code === 'bad-signature', String(error));
   }
   await t.throwsAsync(readSignature('-----BEGIN PGP SIGNATURE-----\n\nbroken\n-----END PGP SIGNATURE-----\n'), { instanceOf: LafsError });
+});
+
+test('readSignature: armored bytes are read as their text is, whatever whitespace or BOM comes first', async (t) => {
+  const armored = await gpg.sign(keys.ed, statement, { armor: true });
+  const outcome = (p: Promise<Uint8Array>): Promise<unknown> => p.then((bytes) => ({ bytes }), (e: unknown) => ({ error: String(e) }));
+  // Whitespace as String.prototype.trimStart knows it (a BOM, NBSP, LINE SEPARATOR too): read as the text is.
+  for (const prefix of [[], [0x20, 0x0a], [0xef, 0xbb, 0xbf], [0xc2, 0xa0], [0x09, 0xe2, 0x80, 0xa8]]) {
+    const bytes = new Uint8Array([...prefix, ...armored]);
+    t.deepEqual(await outcome(readSignature(bytes)), await outcome(readSignature(new TextDecoder().decode(bytes))), `prefix ${prefix.join(',')}`);
+  }
+  // Anything else first: not armor, so read as a packet (and refused).
+  for (const prefix of [[0x2d], [0x88], [0xc2, 0x41]]) {
+    const error = await t.throwsAsync(readSignature(new Uint8Array([...prefix, ...armored])));
+    t.true(error instanceof LafsError && error.code === 'bad-signature' && !error.message.includes('armor'), String(error));
+  }
+  t.deepEqual(await readSignature(new Uint8Array([0x20, 0x0a, ...armored])), await readSignature(armored));
+  // Bytes that start like neither armor nor a packet are refused as before.
+  for (const bad of [enc.encode('-----BEGIN PGP'), enc.encode('x-----BEGIN PGP SIGNATURE-----'), new Uint8Array([0xbf, ...armored])]) {
+    const error = await t.throwsAsync(readSignature(bad));
+    t.true(error instanceof LafsError && error.code === 'bad-signature', String(error));
+  }
+});
+
+test('prepareSignature and prepareKey give what canonicalSignature(readSignature) and minimizePublicKey give, and verifyPrepared what verifyDetached gives', async (t) => {
+  for (const fpr of [keys.ed, keys.rsa]) {
+    for (const armor of [false, true]) {
+      const signature = await gpg.sign(fpr, statement, { armor });
+      const publicKey = await gpg.exportPublicKey(fpr, armor);
+      const prepared = await prepareSignature(signature);
+      const canonical = canonicalSignature(await readSignature(signature));
+      t.deepEqual(prepared.bytes, canonical);
+      const key = await prepareKey(publicKey);
+      const minimal = await minimizePublicKey(publicKey);
+      t.deepEqual(key.minimal, minimal);
+      t.deepEqual(await verifyPrepared(statement, prepared, key), await verifyDetached(statement, canonical, minimal));
+      const other = enc.encode('lafs-attestation/v1\nsomething else\n');
+      t.deepEqual(await verifyPrepared(other, prepared, key), await verifyDetached(other, canonical, minimal));
+    }
+  }
 });
 
 test('canonicalSignature: gpg\'s old-format packet header becomes new-format with the shortest length; the body is untouched', async (t) => {
