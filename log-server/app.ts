@@ -246,7 +246,12 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('etag', false);
 
   app.use((req: Request, res: Response, next: NextFunction) => {
-    res.on('finish', () => metrics.countRequest(routeLabel(req.path), res.statusCode));
+    const started = performance.now();
+    res.on('finish', () => {
+      const route = routeLabel(req.path);
+      metrics.countRequest(route, res.statusCode);
+      if (route.startsWith('/v1/proof/')) metrics.proofSeconds.observe((performance.now() - started) / 1000);
+    });
     next();
   });
 

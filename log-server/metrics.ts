@@ -36,6 +36,8 @@ export class Metrics {
   readonly batchSize = new Histogram([1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
   readonly commitSeconds = new Histogram([0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1]);
   readonly verifySeconds = new Histogram([0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5]);
+  /** Server-side time of proof requests, from routing to the last byte handed to the socket. */
+  readonly proofSeconds = new Histogram([0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05]);
 
   countSubmission(result: 'created' | 'duplicate' | 'rejected' | 'failed'): void {
     this.submissions.set(result, (this.submissions.get(result) ?? 0) + 1);
@@ -66,6 +68,8 @@ export class Metrics {
     lines.push(...this.commitSeconds.lines('lafs_commit_seconds'));
     head('lafs_verify_seconds', 'histogram', 'Time to build and verify one submission in a worker.');
     lines.push(...this.verifySeconds.lines('lafs_verify_seconds'));
+    head('lafs_proof_seconds', 'histogram', 'Server-side time to answer one inclusion or consistency proof request.');
+    lines.push(...this.proofSeconds.lines('lafs_proof_seconds'));
     return lines.join('\n') + '\n';
   }
 }

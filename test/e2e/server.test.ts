@@ -192,6 +192,8 @@ test.serial('health, log info and metrics', async (t) => {
   t.regex(metrics.text, /^lafs_http_requests_total\{route="\/v1\/entries",status="201"\} \d+$/m);
   t.regex(metrics.text, /^lafs_batch_size_count \d+$/m);
   t.regex(metrics.text, /^lafs_verify_seconds_bucket\{le="\+Inf"\} \d+$/m);
+  // The serial proof test above asked for proofs: each was timed.
+  t.regex(metrics.text, /^lafs_proof_seconds_count [1-9]\d*$/m);
   t.false(server.log().includes('PRIVATE+KEY'), 'the signer key is never logged');
 });
 
