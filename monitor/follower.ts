@@ -47,6 +47,9 @@ export interface LogSource {
   tileReader?(cp: Checkpoint): TileReader;
 }
 
+
+/** How long a smaller checkpoint may stay unproven (a mirror catching up) before it is a rollback, without --stall-after. */
+export const SMALLER_GRACE_MS = 60 * 60 * 1000;
 export interface FollowerOptions {
   source: LogSource;
   tiles: TileReader;
@@ -222,8 +225,11 @@ export class Follower {
    * A checkpoint smaller than the verified one is either an old one (a CDN cache, a lagging
    * mirror: harmless) or a fork. Tell them apart with a consistency proof from it to the verified
    * tree, built from tiles: proven means stale (logged; the state never moves backwards), a proof
-   * that fails is `inconsistent-log`. Tiles that cannot be had right now decide nothing: logged,
-   * and checked again at the next poll that sees it.
+   * that fails is `inconsistent-log`. Tiles that cannot be had decide nothing at first (a mirror
+   * still copying): logged, and checked again at the next poll that sees it. But a log that rolled
+   * back (restored from an old backup) looks the same and never gets the tiles again, so a smaller
+   * tree still unproven after the grace period (the stall window, else SMALLER_GRACE_MS; the first
+   * sighting is kept in the state, so `--once` runs from cron count too) is `inconsistent-log`.
    */
   private async checkStale(verified: StoredCheckpoint, stale: StoredCheckpoint): Promise<void> {
     const newer = { size: verified.size, root: new Uint8Array(Buffer.from(verified.root, 'base64')) };
@@ -232,6 +238,13 @@ export class Follower {
       verdict = await this.proveExtends(stale, newer);
     } catch (error) {
       if (!isTransient(error) || this.o.signal.aborted) throw error;
+      const now = this.now();
+      const since = await this.storeWrite(() => this.o.store.smallerFirstSeen(stale.size, stale.root, now.toISOString()));
+      const grace = this.o.stallAfterMs ?? SMALLER_GRACE_MS;
+      if (now.getTime() - Date.parse(since) >= grace) {
+        await this.raiseInconsistent(verified, stale, `the log has served a checkpoint of size ${stale.size}, smaller than the verified one of size ${verified.size}, since ${since} without the tiles to prove it a prefix (rolled back?): ${(error as Error).message}`);
+        return;
+      }
       this.log(`stale checkpoint of size ${stale.size} (verified: ${verified.size}); cannot check it against the verified tree yet: ${(error as Error).message}`);
       return;
     }

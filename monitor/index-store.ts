@@ -24,6 +24,8 @@
  *   dispute!K                         JSON DisputeRecord: an open disagreement, with every claim
  *   builder!<fingerprint>             decimal: index of the builder's first entry
  *   seen!<alert id>                   '' (dedup of log-level alerts: inconsistent-log, invalid-entry)
+ *   smaller!<size>!<root>             ISO time a smaller checkpoint that could not be proven a prefix
+ *                                     of the verified tree was first seen (follower.ts checkStale)
  *   alert!<seq>                       JSON Alert: every alert ever raised (seq zero-padded to 15)
  *   outbox!<seq>                      JSON OutboxRecord { alert, done: sinks that have it, retry: per
  *                                     failed sink { attempts, nextAt, lastError } }: committed but not
@@ -174,6 +176,15 @@ export class IndexStore {
 
   async stallAlertedFor(): Promise<string | undefined> {
     return this.db.get('meta!stall-alerted');
+  }
+
+  /** When the smaller checkpoint (size, root) was first seen unproven, recording `now` if this is the first time. */
+  async smallerFirstSeen(size: number, root: string, now: string): Promise<string> {
+    const key = `smaller!${size}!${root}`;
+    const seen = await this.db.get(key);
+    if (seen !== undefined) return seen;
+    await this.db.put(key, now, { sync: true });
+    return now;
   }
 
   /** Records a checkpoint proven to extend the previous one (or the first one seen), and when it changed. */

@@ -4,7 +4,7 @@
  * correctly hashed tree are alerted once and passed; stale checkpoints are proven, not alerted.
  */
 import test from 'ava';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -217,6 +217,45 @@ test('a stale checkpoint (a CDN or lagging mirror) is proven to be a prefix and 
     await h.close();
     await log.close();
   }
+});
+
+test('a log rolled back to a smaller tree, its newer tiles gone: logged at first, inconsistent-log once the grace period has passed (kept across runs)', async (t) => {
+  const entries = await leaves(9);
+  const log = await StaticLog.serve(entries);
+  const state = stateDir();
+  let h = await harness(log.url, state);
+  try {
+    await h.follower.run();
+    t.is(h.store.checkpoint()!.size, 9);
+  } finally {
+    await h.close();
+  }
+  // Restored from an old backup: the log serves size 4, and the partial tiles of size 9 are gone.
+  rmSync(join(log.dir, 'tile'), { recursive: true });
+  log.write(entries.slice(0, 4));
+  const start = Date.parse('2026-12-01T10:00:00Z');
+  const run = async (at: number) => {
+    const h = await harness(log.url, state, { stallAfterMs: 60_000, now: () => new Date(at) });
+    try {
+      const result = await h.follower.run();
+      return { result, alerts: h.alerts(), logLines: h.logLines };
+    } finally {
+      await h.close();
+    }
+  };
+  const first = await run(start);
+  t.deepEqual(first.alerts, [], 'a mirror still copying gets the grace period');
+  t.true(first.logLines.some((l) => /cannot check it against the verified tree yet/.test(l)), first.logLines.join('\n'));
+  const inGrace = await run(start + 59_000);
+  t.deepEqual(inGrace.alerts, []);
+  const after = await run(start + 60_000);
+  t.is(after.alerts.length, 1, JSON.stringify(after.alerts));
+  t.like(after.alerts[0], { type: 'inconsistent-log', previous: { size: 9 }, checkpoint: { size: 4 } });
+  t.regex((after.alerts[0] as InconsistentLogAlert).reason, /smaller than the verified one of size 9, since 2026-12-01T10:00:00.000Z without the tiles/);
+  t.true(after.result.inconsistent);
+  const again = await run(start + 120_000);
+  t.deepEqual(again.alerts, [], 'raised once');
+  await log.close();
 });
 
 /** A webhook on 127.0.0.1 answering `failures` requests with 503, then 200. */
