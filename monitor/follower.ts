@@ -276,7 +276,8 @@ export class Follower {
     this.inconsistent = true;
     const alert: InvalidCheckpointAlert = {
       type: 'invalid-checkpoint',
-      id: alertId('invalid-checkpoint', this.o.store.origin, note),
+      // Once per last verified tree, not per note: a log could vary a bad note at every poll.
+      id: alertId('invalid-checkpoint', this.o.store.origin, this.o.store.checkpoint()?.root ?? '', this.o.store.checkpoint()?.size ?? -1),
       time: this.now().toISOString(),
       log: this.o.store.origin,
       checkpoint: this.o.store.checkpoint() ?? null,

@@ -77,6 +77,13 @@ test('a checkpoint signed with another key: one invalid-checkpoint alert with th
     t.is(again.code, 1, 'the log still misbehaves');
     t.deepEqual(again.alerts, []);
     t.regex(again.stderr, /alerted before/);
+
+    // A log that varies its bad note at every poll cannot make an alert of each: once per verified tree.
+    const forgedAgain = writeStaticLog(tempDir('lafs-impostor-'), [...leaves, await attestationLeaf(alice, randomStatement()), await attestationLeaf(alice, randomStatement())], impostor.signerKey, ORIGIN).checkpoint;
+    writeFileSync(join(log.dir, 'checkpoint'), forgedAgain);
+    const varied = await monitorOnce(mirror(log), state);
+    t.is(varied.code, 1);
+    t.deepEqual(varied.alerts, [], 'another bad note under the same verified tree is not a new alert');
     const status = JSON.parse((await run('lafs-monitor', ['status', '--state', state, '--json'])).stdout) as { checkpoint: { size: number }; alerts: Record<string, number> };
     t.is(status.checkpoint.size, 3, 'a checkpoint that does not verify never moves the state');
     t.deepEqual(status.alerts, { 'invalid-checkpoint': 1 });
