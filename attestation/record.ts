@@ -131,7 +131,6 @@ export async function buildLeaf(input: { kind: string; signed: Uint8Array; signa
 
   if (input.signature === undefined || input.signature === null) throw new LafsError('bad-request', 'signature: required');
   if (input.publicKey === undefined || input.publicKey === null) throw new LafsError('bad-request', 'publicKey: required');
-  // In its canonical framing: one signature, one leaf, however its packet header was written.
   // In its canonical framing: one signature, one leaf, however its packet header was written
   // (parsed once, from those canonical bytes, for the check below).
   const signature = await inField('signature', 'bad-signature', () => prepareSignature(input.signature));

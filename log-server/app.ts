@@ -187,9 +187,9 @@ const PLAIN_JSON = /^application\/json(?:\s*;\s*charset=(?:utf-8|"utf-8"))?$/i;
  * chunked or oversized bodies) takes the express app, which answers it as before.
  */
 export function createHandler(deps: AppDeps): RequestListener {
-  const app = createApp(deps);
-  const { pool, metrics, log } = deps;
   const submissions = submissionHandlers(deps);
+  const app = createApp(deps, submissions);
+  const { pool, metrics, log } = deps;
 
   const fast = (req: IncomingMessage, res: ServerResponse, declared: number) => {
     res.on('finish', () => metrics.countRequest('/v1/entries', res.statusCode));
@@ -237,7 +237,8 @@ export function createHandler(deps: AppDeps): RequestListener {
   };
 }
 
-export function createApp(deps: AppDeps): express.Express {
+/** The express app; `submissions` is shared with createHandler's fast path when there is one. */
+export function createApp(deps: AppDeps, submissions = submissionHandlers(deps)): express.Express {
   const { reader, pool, inflight, metrics, store } = deps;
   metrics.inflightBytes = () => inflight.used;
   const views = new EntryViews(pool);
@@ -269,8 +270,6 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   // ---- submissions ----
-
-  const submissions = submissionHandlers(deps);
 
   app.post('/v1/entries', (req, res, next) => {
     if (!submissions.limitRate(req, res)) return;
