@@ -11,10 +11,15 @@
  *    tile reaching 256 hashes is full, handed out once and forgotten.
  * The root is the fold of the compact range, smallest subtree first: O(log n) per batch.
  *
+ * Hashing allocates nothing but the digests: the compact range lives in one buffer of 65-byte
+ * slots, slot h = 0x01 || compact[h] || scratch. A carry reaching level h is copied once, into the
+ * left half if bit h is clear (it becomes compact[h]) or into the right half if set, and then the
+ * slot itself is the node's hash input (no concatenation, no global scratch, no view per hash).
+ *
  * `open` rebuilds this state from the right-edge partial tiles alone: each set bit h of the size
  * names a complete subtree inside the partial tile of level floor(h / 8).
  */
-import { type Hash, type Sha256, HASH_SIZE, emptyRoot, isHash, nobleSha256, nodeHash, rootOfLeafHashes } from './hash.js';
+import { type Hash, type Sha256, HASH_SIZE, emptyRoot, isHash, nobleSha256, rootOfLeafHashes } from './hash.js';
 import { LafsError } from './errors.js';
 import { type HashTile, TILE_HEIGHT, TILE_WIDTH, hashesAtTileLevel } from './tiles.js';
 import type { TileReader } from './tile-source.js';
@@ -23,6 +28,10 @@ import type { TileReader } from './tile-source.js';
 export interface AppendResult { size: number; root: Hash; tiles: HashTile[] /* every hash tile changed by this batch, at its new width */ }
 
 const TILE_BYTES = TILE_WIDTH * HASH_SIZE;
+/** Tree levels with a slot: a size below 2^53 has at most 53 bits, and a carry stops at level 53. */
+const LEVELS = 54;
+/** 0x01 || left || right: one interior node's hash input. */
+const SLOT = 1 + 2 * HASH_SIZE;
 
 /**
  * An append-only RFC 9162 tree that holds only its right edge (one hash per set bit of the size)
@@ -31,19 +40,30 @@ const TILE_BYTES = TILE_WIDTH * HASH_SIZE;
 export class IncrementalTree {
   private treeSize: number;
   private readonly sha256: Sha256;
-  /** compact[h]: root of the right-edge complete subtree of 2^h leaves; defined iff bit h of the size is set. */
-  private readonly compact: (Hash | undefined)[] = [];
+  /**
+   * compact[h]: root of the right-edge complete subtree of 2^h leaves; defined iff bit h of the
+   * size is set. It is always lefts[h], the left half of slot h: set and cleared, never allocated.
+   */
+  private readonly compact: (Hash | undefined)[] = new Array<Hash | undefined>(LEVELS).fill(undefined);
+  /** LEVELS slots of 0x01 || compact[h] || right child (scratch whenever bit h is set). */
+  private readonly slots = new Uint8Array(LEVELS * SLOT);
+  /** inputs[h]: view of all of slot h (a node's hash input); lefts[h]: view of its left half. Made once. */
+  private readonly inputs: Uint8Array[] = [];
+  private readonly lefts: Hash[] = [];
   /** edge[L]: the partial tile of tile level L being filled (TILE_BYTES long). */
   private readonly edge: Uint8Array[] = [];
   /** edgeWidth[L]: hashes in edge[L]; edgeIndex[L]: its tile index (= full tiles before it). */
   private readonly edgeWidth: number[] = [];
   private readonly edgeIndex: number[] = [];
   private currentRoot: Hash;
-  /** Storage for compact[0]: the hash of a lone rightmost leaf. */
-  private readonly rightLeaf = new Uint8Array(HASH_SIZE);
 
   private constructor(sha256: Sha256) {
     this.sha256 = sha256;
+    for (let h = 0; h < LEVELS; h++) {
+      this.slots[h * SLOT] = 0x01;
+      this.inputs.push(this.slots.subarray(h * SLOT, (h + 1) * SLOT));
+      this.lefts.push(this.slots.subarray(h * SLOT + 1, h * SLOT + 1 + HASH_SIZE));
+    }
     this.treeSize = 0;
     this.currentRoot = emptyRoot(sha256);
   }
@@ -81,12 +101,9 @@ export class IncrementalTree {
         start -= span;
         const hashes: Hash[] = [];
         for (let i = start; i < start + span; i++) hashes.push(bytes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
-        let subtree = rootOfLeafHashes(hashes, sha256).slice();
-        if (level === 0 && j === 0) {
-          tree.rightLeaf.set(subtree);
-          subtree = tree.rightLeaf;
-        }
-        tree.compact[level * TILE_HEIGHT + j] = subtree;
+        const h = level * TILE_HEIGHT + j;
+        tree.slots.set(rootOfLeafHashes(hashes, sha256), h * SLOT + 1);
+        tree.compact[h] = tree.lefts[h];
       }
     }
     tree.currentRoot = tree.computeRoot();
@@ -110,42 +127,43 @@ export class IncrementalTree {
     if (this.treeSize + leafHashes.length > Number.MAX_SAFE_INTEGER) throw new LafsError('out-of-range', 'append: tree would exceed 2^53 - 1 leaves');
 
     const tiles: HashTile[] = [];
-    const touched: boolean[] = [];
+    if (leafHashes.length === 0) return { size: this.treeSize, root: this.currentRoot.slice(), tiles };
+    // Tile levels touched by this batch: always 0 .. topTile, as a carry reaching tree level 8L
+    // has passed every lower multiple of 8.
+    let topTile = 0;
     const sha256 = this.sha256;
     const compact = this.compact;
+    const slots = this.slots;
+    const lefts = this.lefts;
+    const inputs = this.inputs;
     for (let n = 0; n < leafHashes.length; n++) {
+      // Every hash, the caller's leaf hash included, is copied into a slot before it is kept, so
+      // the tree never holds a caller's buffer (nor a digest: those are dropped at once).
       let carry = leafHashes[n]!;
       let level = 0;
       for (;;) {
-        if (level % TILE_HEIGHT === 0) {
-          const tileLevel = level / TILE_HEIGHT;
-          touched[tileLevel] = true;
+        if ((level & (TILE_HEIGHT - 1)) === 0) {
+          const tileLevel = level >>> 3;
+          if (tileLevel > topTile) topTile = tileLevel;
           this.pushToEdge(tileLevel, carry, tiles);
         }
-        const left = compact[level];
-        if (left === undefined) {
-          // A caller's leaf hash is copied before it is kept (the caller may reuse its buffer),
-          // into one buffer: a kept level-0 hash is always consumed before the next is kept.
-          if (level === 0) {
-            this.rightLeaf.set(carry);
-            carry = this.rightLeaf;
-          }
-          compact[level] = carry;
+        if (compact[level] === undefined) {
+          slots.set(carry, level * SLOT + 1);
+          compact[level] = lefts[level];
           break;
         }
+        slots.set(carry, level * SLOT + 1 + HASH_SIZE);
         compact[level] = undefined;
-        carry = nodeHash(left, carry, sha256);
+        carry = sha256(inputs[level]!);
         level++;
       }
-      this.treeSize++;
     }
-    for (let level = 0; level < touched.length; level++) {
+    this.treeSize += leafHashes.length;
+    for (let level = 0; level <= topTile; level++) {
       const width = this.edgeWidth[level]!;
-      if (touched[level] && width > 0) {
-        tiles.push({ level, index: this.edgeIndex[level]!, width, hashes: this.edge[level]!.slice(0, width * HASH_SIZE) });
-      }
+      if (width > 0) tiles.push({ level, index: this.edgeIndex[level]!, width, hashes: this.edge[level]!.slice(0, width * HASH_SIZE) });
     }
-    tiles.sort((a, b) => a.level - b.level || a.index - b.index);
+    if (tiles.length > 1) tiles.sort((a, b) => a.level - b.level || a.index - b.index);
     this.currentRoot = this.computeRoot();
     return { size: this.treeSize, root: this.currentRoot.slice(), tiles };
   }
@@ -171,13 +189,23 @@ export class IncrementalTree {
     this.edgeIndex[tileLevel]!++;
   }
 
-  /** RFC 9162 root of the current size: the compact range folded right to left. */
+  /**
+   * RFC 9162 root of the current size: the compact range folded right to left. The partial root
+   * is copied into the right half of the next set slot, which is scratch while its bit is set.
+   */
   private computeRoot(): Hash {
     let root: Hash | undefined;
-    for (let level = 0; level < this.compact.length; level++) {
-      const hash = this.compact[level];
-      if (hash !== undefined) root = root === undefined ? hash : nodeHash(hash, root, this.sha256);
+    for (let level = 0; level < LEVELS; level++) {
+      if (this.compact[level] === undefined) continue;
+      if (root === undefined) {
+        root = this.lefts[level]!;
+      } else {
+        this.slots.set(root, level * SLOT + 1 + HASH_SIZE);
+        root = this.sha256(this.inputs[level]!);
+      }
     }
-    return root ?? emptyRoot(this.sha256);
+    if (root === undefined) return emptyRoot(this.sha256);
+    // A lone subtree's root is a view of its slot, which later appends overwrite.
+    return root.buffer === this.slots.buffer ? root.slice() : root;
   }
 }
