@@ -82,6 +82,16 @@ interface Slot { worker: Worker; inFlight: Map<number, Pending> }
 
 const workerUrl = new URL('./verify-worker.js', import.meta.url);
 
+/**
+ * Young generation of each worker, MiB. A verification allocates a lot and keeps almost nothing,
+ * and V8 grows a thread's semispaces towards their default maximum (16 MiB each, 32 MiB held per
+ * thread) the longer it runs: over a long catch-up that alone made each worker hold about 16 MiB
+ * more than at this cap, so peak RSS rose with the length of the log. 16 MiB (two 8 MiB
+ * semispaces, as V8 11.3 in Node 20 reads it) costs no measurable CPU per entry (docs/monitor.md,
+ * Performance).
+ */
+export const WORKER_YOUNG_GENERATION_MB = 16;
+
 export class VerifyPool {
   /** Number of worker threads. */
   readonly threads: number;
@@ -89,9 +99,19 @@ export class VerifyPool {
   private nextId = 1;
   private closed = false;
 
-  constructor(options: { threads?: number } = {}) {
+  private readonly youngGenerationMb: number;
+
+  /**
+   * `youngGenerationMb` caps each worker's V8 young generation (resourceLimits
+   * .maxYoungGenerationSizeMb; default WORKER_YOUNG_GENERATION_MB). It is a size, not a limit a
+   * worker can die of: past it objects are promoted, never refused.
+   */
+  constructor(options: { threads?: number; youngGenerationMb?: number } = {}) {
     const threads = options.threads ?? availableParallelism();
     if (!Number.isInteger(threads) || threads < 1) throw new LafsError('bad-request', `threads: must be a positive integer, got ${threads}`);
+    const young = options.youngGenerationMb ?? WORKER_YOUNG_GENERATION_MB;
+    if (!Number.isFinite(young) || young <= 0) throw new LafsError('bad-request', `youngGenerationMb: must be a positive number, got ${young}`);
+    this.youngGenerationMb = young;
     this.threads = threads;
     for (let i = 0; i < threads; i++) this.slots.push(this.spawn());
   }
@@ -157,7 +177,7 @@ export class VerifyPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(workerUrl);
+    const worker = new Worker(workerUrl, { resourceLimits: { maxYoungGenerationSizeMb: this.youngGenerationMb } });
     const slot: Slot = { worker, inFlight: new Map() };
     worker.unref();
     worker.on('message', (response: WireResponse) => this.settle(slot, response));

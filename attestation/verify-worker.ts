@@ -12,9 +12,12 @@ import { decodeLeaf } from './leaf.js';
 import { nodeSha256 } from './node-crypto.js';
 import { verifyLeaf } from './record.js';
 import { invalidVerdict, validVerdict, type EntryVerdict, type WireRequest, type WireResponse } from './verify-pool.js';
+// Diagnostics only (off unless LAFS_MONITOR_MEMLOG is set): each worker logs its own heap.
+import { startMemlog } from '../monitor/memlog.js';
 
 const port = parentPort;
 if (!port) throw new Error('verify-worker.js runs only as a worker thread of VerifyPool');
+startMemlog();
 
 port.on('message', (request: WireRequest) => {
   if ('bundle' in request) {

@@ -18,6 +18,7 @@ import { LogClient } from '../client/log-client.js';
 import { AlertSinks } from './alerts.js';
 import { defaultStateDir, originOfKey, parseCount, parseSeconds, parseTrust, readVerifierKey } from './config.js';
 import { Follower } from './follower.js';
+import { startMemlog } from './memlog.js';
 import { IndexStore, type DisputeRecord, type StoreStatus } from './index-store.js';
 import { httpBundleReader, httpNoteReader, httpRawBundleReader, httpTileReader } from './tile-reader.js';
 
@@ -151,6 +152,7 @@ async function follow(options: FollowOptions): Promise<number> {
   }
   const store = await openStore(dbDir(stateDir), origin);
   const pool = new VerifyPool({ threads });
+  startMemlog(() => ({ next: store.nextIndex(), inFlight: pool.pending }));
   const sinks = new AlertSinks({ ...(options.webhook ? { webhook: options.webhook } : {}), ...(options.exec ? { exec: options.exec } : {}) });
 
   let signals = 0;

@@ -106,6 +106,7 @@ test('requests still in flight when the pool closes reject instead of hanging', 
   const settled = await Promise.allSettled(inFlight);
   t.true(settled.some((s) => s.status === 'rejected'));
   t.throws(() => new VerifyPool({ threads: 0 }), { instanceOf: LafsError });
+  t.throws(() => new VerifyPool({ threads: 1, youngGenerationMb: 0 }), { instanceOf: LafsError });
 });
 
 test('a worker that dies is replaced: its in-flight requests reject as unavailable (never a verdict), later ones verify', async (t) => {
