@@ -13,7 +13,7 @@ import { nodeSha256 } from './node-crypto.js';
 import { verifyLeaf } from './record.js';
 import { invalidVerdict, validVerdict, type EntryVerdict, type WireRequest, type WireResponse } from './verify-pool.js';
 // Diagnostics only (off unless LAFS_MONITOR_MEMLOG is set): each worker logs its own heap.
-import { startMemlog } from '../monitor/memlog.js';
+import { startMemlog } from './memlog.js';
 
 const port = parentPort;
 if (!port) throw new Error('verify-worker.js runs only as a worker thread of VerifyPool');

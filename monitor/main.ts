@@ -18,7 +18,7 @@ import { LogClient } from '../client/log-client.js';
 import { AlertSinks } from './alerts.js';
 import { defaultStateDir, originOfKey, parseCount, parseSeconds, parseTrust, readVerifierKey } from './config.js';
 import { Follower } from './follower.js';
-import { startMemlog } from './memlog.js';
+import { startMemlog } from '../attestation/memlog.js';
 import { IndexStore, type DisputeRecord, type StoreStatus } from './index-store.js';
 import { httpBundleReader, httpNoteReader, httpRawBundleReader, httpTileReader } from './tile-reader.js';
 

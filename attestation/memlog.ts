@@ -5,6 +5,8 @@
  * the external and ArrayBuffer memory of its isolate, and, from the main thread, the process's
  * RSS split as /proc/self/smaps_rollup splits it (anonymous vs file-backed). Off by default;
  * the timer is unref'd so it never keeps a process alive. Figures are in KiB.
+ * It lives here, beside verify-worker.ts, because the worker must log too and attestation/ may
+ * not import from monitor/ (DESIGN.md section 4).
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { getHeapSpaceStatistics } from 'node:v8';
