@@ -38,6 +38,7 @@ type Task = Exclude<WorkerTask, { op: 'body' }> | { op: 'body'; body: Uint8Array
 
 /** More queued builds than this and new submissions are turned away (503) instead of piling up memory. */
 const MAX_QUEUED = 20_000;
+const SUBMISSIONS_WAITING = 'too many submissions are waiting for verification; retry later';
 
 /**
  * One worker, its waiters, and the requests not yet posted: requests made in one turn of the event
@@ -108,11 +109,8 @@ export class BuildPool {
 
   /** Builds and verifies a leaf in a worker. Throws the LafsError that buildLeaf raised. */
   async build(request: BuildRequest): Promise<BuiltLeaf> {
-    if (this.queued >= MAX_QUEUED) throw new LafsError('unavailable', 'too many submissions are waiting for verification; retry later');
     // Hand the byte fields over instead of copying them (the request is not used afterwards).
-    const reply = (await this.run({ op: 'build', request }, [request.signed, request.signature, request.publicKey])) as BuildReply;
-    if (!reply.ok) throw new LafsError(reply.code, reply.message);
-    return reply;
+    return (await this.call({ op: 'build', request }, [request.signed, request.signature, request.publicKey], SUBMISSIONS_WAITING)) as BuiltLeaf;
   }
 
   /**
@@ -121,19 +119,22 @@ export class BuildPool {
    * Throws the LafsError any of them raised. The bytes are copied; the caller may reuse them.
    */
   async buildBody(body: Uint8Array): Promise<BuiltSubmission> {
-    if (this.queued >= MAX_QUEUED) throw new LafsError('unavailable', 'too many submissions are waiting for verification; retry later');
-    const reply = (await this.run({ op: 'body', body }, [])) as BodyReply & { bytes?: Uint8Array; leafHash?: Uint8Array };
-    if (!reply.ok) throw new LafsError(reply.code, reply.message);
+    const reply = (await this.call({ op: 'body', body }, [], SUBMISSIONS_WAITING)) as Extract<BodyReply, { ok: true }> & { bytes?: Uint8Array; leafHash?: Uint8Array };
     const { bytes, leafHash, builder, warnings, platforms, rows, verifyMs } = reply;
     return { bytes: bytes!, leafHash: leafHash!, builder, warnings, ...(platforms === undefined ? {} : { platforms }), rows, verifyMs };
   }
 
   /** attestation's viewLeaf of stored leaf bytes, in a worker (its regex budget is VIEW_REGEX_BUDGET_MS). Throws the LafsError it raised. */
   async view(leaf: Uint8Array): Promise<LeafView> {
-    if (this.queued >= MAX_QUEUED) throw new LafsError('unavailable', 'the verification workers are busy; retry later');
-    const reply = (await this.run({ op: 'view', leaf: leaf.slice() }, [])) as ViewReply;
+    return ((await this.call({ op: 'view', leaf: leaf.slice() }, [], 'the verification workers are busy; retry later')) as Extract<ViewReply, { ok: true }>).view;
+  }
+
+  /** Runs a task unless too many are queued (503 with `busy`), and throws the LafsError of a failed reply. */
+  private async call(task: Task, transferable: readonly unknown[], busy: string): Promise<Extract<Reply, { ok: true }>> {
+    if (this.queued >= MAX_QUEUED) throw new LafsError('unavailable', busy);
+    const reply = await this.run(task, transferable);
     if (!reply.ok) throw new LafsError(reply.code, reply.message);
-    return reply.view;
+    return reply;
   }
 
   private run(task: Task, transferable: readonly unknown[]): Promise<Reply> {

@@ -50,6 +50,12 @@ export interface LogSource {
 
 /** How long a smaller checkpoint may stay unproven (a mirror catching up) before it is a rollback, without --stall-after. */
 export const SMALLER_GRACE_MS = 60 * 60 * 1000;
+
+/** Why a leaf from `url` is refused: its hash is not the one the verified level-0 tile holds. */
+function mismatch(url: string, index: number, hash: Uint8Array, expected: Uint8Array, size: number): string {
+  const b64 = (h: Uint8Array) => Buffer.from(h).toString('base64');
+  return `GET ${url}: entry ${index} hashes to ${b64(hash)}, but the level-0 tile verified against the checkpoint of size ${size} says ${b64(expected)}; the log serves an entry that does not match its signed tree`;
+}
 export interface FollowerOptions {
   source: LogSource;
   tiles: TileReader;
@@ -415,8 +421,7 @@ export class Follower {
       if (!Buffer.from(verdict.hashes.buffer, verdict.hashes.byteOffset, verdict.hashes.byteLength).equals(expected)) {
         let i = 0;
         while (equalBytes(verdict.hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE), expected.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE))) i++;
-        const b64 = (h: Uint8Array) => Buffer.from(h).toString('base64');
-        throw new LafsError('inconsistent', `GET ${url}: entry ${start + i} hashes to ${b64(verdict.hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE))}, but the verified level-0 tile says ${b64(expected.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE))}; the log served a tampered entry bundle`);
+        throw new LafsError('inconsistent', mismatch(url, start + i, verdict.hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE), expected.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE), cp.size));
       }
       if (verdict.entries.length !== end - start || verdict.entries.some((e, k) => e.index !== start + k)) throw new LafsError('internal', `verification worker answered ${verdict.entries.length} entries for [${start}, ${end})`);
       return { start, end, entries: verdict.entries };
@@ -476,9 +481,7 @@ export class Follower {
       const hash = leafHash(leaf, this.o.sha256);
       const expected = tile.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
       if (!equalBytes(hash, expected)) {
-        const b64 = (h: Uint8Array) => Buffer.from(h).toString('base64');
-        const reason = `inconsistent: GET ${bundle.url}: entry ${index} hashes to ${b64(hash)}, but the level-0 tile verified against the checkpoint of size ${cp.size} says ${b64(expected)}; the log serves an entry that does not match its signed tree`;
-        return { proven, stop: { index, code: 'inconsistent', reason } };
+        return { proven, stop: { index, code: 'inconsistent', reason: `inconsistent: ${mismatch(bundle.url, index, hash, expected, cp.size)}` } };
       }
       proven.push({ index, leaf, leafHash: hash });
     }
