@@ -759,8 +759,13 @@ async function minimize(input: Uint8Array | string): Promise<Uint8Array> {
  * validity policy above. Never throws: hostile input yields { ok: false, reason }.
  */
 export async function verifyDetached(signed: Uint8Array, signature: Uint8Array, publicKey: Uint8Array, options: VerifyOptions = {}): Promise<Checked<SignatureCheck>> {
+  return asVerdict(() => checkDetached(signed, signature, publicKey, options.now ?? new Date(), options.crypto ?? 'native'));
+}
+
+/** A check's result, or its rejection as a reason: the verify functions never throw. */
+async function asVerdict(check: () => Promise<SignatureCheck>): Promise<Checked<SignatureCheck>> {
   try {
-    return { ok: true, value: await checkDetached(signed, signature, publicKey, options.now ?? new Date(), options.crypto ?? 'native') };
+    return { ok: true, value: await check() };
   } catch (error) {
     if (error instanceof Rejection || error instanceof LafsError) return { ok: false, reason: error.message };
     return { ok: false, reason: `signature could not be checked: ${messageOf(error)}` };
@@ -779,12 +784,7 @@ export interface VerifyOptions {
  * checks, in the same order, with the same reasons. Never throws.
  */
 export async function verifyPrepared(signed: Uint8Array, signature: PreparedSignature, key: PreparedKey, options: VerifyOptions = {}): Promise<Checked<SignatureCheck>> {
-  try {
-    return { ok: true, value: await checkParsed(signed, signature.packet, await key.model, options.now ?? new Date(), options.crypto ?? 'native') };
-  } catch (error) {
-    if (error instanceof Rejection || error instanceof LafsError) return { ok: false, reason: error.message };
-    return { ok: false, reason: `signature could not be checked: ${messageOf(error)}` };
-  }
+  return asVerdict(async () => checkParsed(signed, signature.packet, await key.model, options.now ?? new Date(), options.crypto ?? 'native'));
 }
 
 async function checkDetached(signed: Uint8Array, signatureBytes: Uint8Array, publicKey: Uint8Array, now: Date, engine: CryptoEngine): Promise<SignatureCheck> {
