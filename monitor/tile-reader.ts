@@ -69,27 +69,18 @@ export function httpTileReader(baseUrl: string, options: TileReaderOptions = {})
   };
 }
 
-/** A BundleReader over HTTP (falling back from a missing partial bundle to the full one); a missing bundle is 'unavailable', a malformed one 'inconsistent'. */
+/** A BundleReader over HTTP: httpRawBundleReader's bytes split into leaves; a malformed bundle is 'inconsistent'. */
 export function httpBundleReader(baseUrl: string, options: TileReaderOptions = {}): BundleReader {
-  const get = rawGetter(baseUrl, options);
-  const base = baseUrl.replace(/\/+$/, '');
+  const raw = httpRawBundleReader(baseUrl, { ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}), retries: (options.attempts ?? 3) - 1, ...(options.signal ? { signal: options.signal } : {}) });
   return async (index, width) => {
-    let path = tilePath({ kind: 'entries', index, width });
-    let bytes = await get(path);
-    let count = width;
-    if (bytes === undefined && width < TILE_WIDTH) {
-      path = tilePath({ kind: 'entries', index, width: TILE_WIDTH });
-      bytes = await get(path);
-      count = TILE_WIDTH;
-    }
-    if (bytes === undefined) throw new LafsError('unavailable', `GET ${base}/${tilePath({ kind: 'entries', index, width })}: not found`);
+    const { bytes, count, url } = await raw(index, width);
     let leaves: Uint8Array[];
     try {
       leaves = decodeEntryBundle(bytes, count);
     } catch (error) {
-      throw new LafsError('inconsistent', `GET ${base}/${path}: malformed entry bundle: ${(error as Error).message}`);
+      throw new LafsError('inconsistent', `GET ${url}: malformed entry bundle: ${(error as Error).message}`);
     }
-    return { leaves: leaves.slice(0, width), url: `${base}/${path}` };
+    return { leaves: leaves.slice(0, width), url };
   };
 }
 
