@@ -32,9 +32,11 @@ process.on('exit', () => {
 export async function startServer(options: { dataDir?: string; origin?: string | null; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<RunningServer> {
   const dataDir = options.dataDir ?? tempDir('lafs-server-');
   const origin = options.origin === undefined ? 'test.example/lafs-log' : options.origin;
+  // LAFS_SERVER_NODE_ARGS: extra node flags for the server process (profiling a benchmark: `--cpu-prof --cpu-prof-dir=DIR`).
+  const nodeArgs = process.env.LAFS_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(
     process.execPath,
-    [programs['lafs-log'], 'serve', '--data', dataDir, '--port', '0', '--host', '127.0.0.1', ...(origin === null ? [] : ['--origin', origin]), '--rate-limit', '0', ...(options.args ?? [])],
+    [...nodeArgs, programs['lafs-log'], 'serve', '--data', dataDir, '--port', '0', '--host', '127.0.0.1', ...(origin === null ? [] : ['--origin', origin]), '--rate-limit', '0', ...(options.args ?? [])],
     { cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   running.add(child);
