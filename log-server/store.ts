@@ -217,9 +217,16 @@ export class Store {
 
   // ---- tiles ----
 
-  /** Hash tile (level, index) as stored (current width; a full tile expanded), or undefined. */
-  tile(level: number, index: number): Promise<Uint8Array | undefined> {
-    return this.db.get(keys.tile(level, index));
+  /**
+   * Hash tile (level, index) as stored (current width; a full tile expanded), or undefined.
+   * Synchronous: a tile is one small value, nearly always in LevelDB's block cache or the page
+   * cache, and an asynchronous get costs more than the read itself: a hop to the thread pool and
+   * back, which on a busy machine waits for a core, and a promise per read. Measured on a 1M-entry
+   * log: server-side proofs within 2 ms went from 99.2% to 99.98% (docs/performance.md). A tile
+   * that has to come from disk blocks the event loop for that one read.
+   */
+  tile(level: number, index: number): Uint8Array | undefined {
+    return this.db.getSync(keys.tile(level, index));
   }
 
   // ---- lookup ----

@@ -15,10 +15,6 @@ import { storedTile, type Store } from './store.js';
 
 export class TileCache {
   private readonly tiles = new Map<string, Uint8Array>();
-  /** Store reads under way, by key. */
-  private readonly reading = new Map<string, { generation: number; promise: Promise<Uint8Array | undefined> }>();
-  /** Counts write-throughs (and clears). */
-  private generation = 0;
 
   constructor(private readonly store: Store, private readonly capacity = 1024) {}
 
@@ -35,41 +31,23 @@ export class TileCache {
     }
   }
 
-  /** The stored value of tile (level, index): width*32 bytes, or for a full tile its expanded form. */
+  /**
+   * The stored value of tile (level, index): width*32 bytes, or for a full tile its expanded form.
+   * A miss is read from the store synchronously (Store.tile says why), so nothing can change the
+   * cache between the read and remembering it.
+   */
   readonly stored = async (level: number, index: number, need = 0): Promise<Uint8Array | undefined> => {
     const key = TileCache.key(level, index);
-    let bytes = this.tiles.get(key);
-    if (bytes !== undefined && bytes.length >= need) {
+    const cached = this.tiles.get(key);
+    if (cached !== undefined && cached.length >= need) {
       this.tiles.delete(key); // refresh its LRU position
-      this.tiles.set(key, bytes);
-      return bytes;
+      this.tiles.set(key, cached);
+      return cached;
     }
-    // Not cached, or cached narrower than needed (a read that raced a batch): the store decides.
-    // Concurrent misses of one tile share one store read (a proof and its leaf hash, say, or
-    // many proofs into one level-0 tile): each read is a hop through the thread pool. Only reads
-    // started since the last write-through are shared: one started before it may return the
-    // older, narrower tile, which is right for its caller (an older tree size), not for later ones.
-    const generation = this.generation;
-    let reading = this.reading.get(key);
-    if (reading === undefined || reading.generation !== generation) {
-      const promise: Promise<Uint8Array | undefined> = this.store.tile(level, index).then(
-        (read) => {
-          if (this.reading.get(key)?.promise === promise) this.reading.delete(key);
-          if (read === undefined) return undefined;
-          // A batch may have cached a newer (wider) version meanwhile; keep the wider.
-          const now = this.tiles.get(key);
-          if (now === undefined || now.length < read.length) this.remember(key, read);
-          return read;
-        },
-        (e: unknown) => {
-          if (this.reading.get(key)?.promise === promise) this.reading.delete(key);
-          throw e;
-        },
-      );
-      reading = { generation, promise };
-      this.reading.set(key, reading);
-    }
-    return reading.promise;
+    // Not cached, or cached narrower than needed (cached before a batch widened it): the store decides.
+    const read = this.store.tile(level, index);
+    if (read !== undefined && (cached === undefined || cached.length < read.length)) this.remember(key, read);
+    return read;
   };
 
   /** A merkle TileReader: the tile's first `width` hashes, or undefined if the store has fewer. */
@@ -88,14 +66,11 @@ export class TileCache {
 
   /** Write-through after a durable batch. */
   update(tiles: readonly HashTile[]): void {
-    this.generation++;
     for (const t of tiles) this.remember(TileCache.key(t.level, t.index), storedTile(t));
   }
 
   /** Drops everything (after a failed write, when the store is the only truth). */
   clear(): void {
     this.tiles.clear();
-    this.reading.clear();
-    this.generation++;
   }
 }
