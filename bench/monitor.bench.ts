@@ -33,7 +33,7 @@ import { encodeEntryBundle } from '../merkle/bundle.js';
 import { formatCheckpoint } from '../merkle/checkpoint.js';
 import { leafHash } from '../merkle/hash.js';
 import { generateKeyPair, parseSignerKey, signNote } from '../merkle/note.js';
-import { tilePath } from '../merkle/tiles.js';
+import { TILE_WIDTH, parseTilePath, tilePath } from '../merkle/tiles.js';
 import { IncrementalTree } from '../merkle/tree.js';
 import { decodeLeaf, encodeLeaf } from '../attestation/leaf.js';
 import { minimizePublicKey } from '../attestation/openpgp.js';
@@ -144,10 +144,21 @@ function buildMirror(leaves: readonly Uint8Array[], size: number, dir: string): 
   return verifierKey;
 }
 
+/** Entries the mirror has served in entry bundles so far: how far the running monitor has got (a bundle ahead of what it verified at most). */
+let entriesServed = 0;
+
 /** Serves `dir` as a static mirror on 127.0.0.1 (404 for anything missing). */
 async function serve(dir: string): Promise<{ url: string; close: () => void }> {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
+    if (path.startsWith('tile/entries/')) {
+      try {
+        const ref = parseTilePath(path);
+        entriesServed = Math.max(entriesServed, ref.index * TILE_WIDTH + ref.width);
+      } catch {
+        /* not a tile path: the 404 below */
+      }
+    }
     const file = join(dir, path);
     if (path.includes('..') || !existsSync(file) || !statSync(file).isFile()) {
       res.statusCode = 404;
@@ -197,6 +208,12 @@ interface CatchUpRun {
   peakRssMiB: number;
   peakAnonMiB: number;
   peakFileMiB: number;
+  /**
+   * Peak anonymous memory in each quarter of the run, by entries served: memory flat in log size
+   * shows as a plateau (the first quarter includes start-up and the heaps' growth to their
+   * working size; later quarters of a long run hold as many entries as a whole short run).
+   */
+  peakAnonMiBByQuarter: number[];
   exitCode: number | null;
   /** The monitor process, all threads, from its start to its exit (the kernel's count of this bench's reaped child). */
   monitorCpuMsPerEntry: number;
@@ -228,13 +245,18 @@ async function catchUp(url: string, verifierKey: string, size: number): Promise<
   // memory is what the monitor itself holds.
   let peakAnonKiB = 0;
   let peakFileKiB = 0;
+  const anonByQuarter = [0, 0, 0, 0];
+  entriesServed = 0;
   const threads = new Map<number, { ticks: number; comm: string }>();
   const sample = setInterval(() => {
     try {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
       peakKiB = Math.max(peakKiB, hwm);
-      peakAnonKiB = Math.max(peakAnonKiB, Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? 0));
+      const anon = Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      peakAnonKiB = Math.max(peakAnonKiB, anon);
+      const quarter = Math.min(3, Math.floor((entriesServed / size) * 4));
+      anonByQuarter[quarter] = Math.max(anonByQuarter[quarter]!, anon);
       peakFileKiB = Math.max(peakFileKiB, Number(/RssFile:\s+(\d+)/.exec(status)?.[1] ?? 0));
     } catch {
       /* exited */
@@ -263,6 +285,7 @@ async function catchUp(url: string, verifierKey: string, size: number): Promise<
     peakRssMiB: round(peakKiB / 1024),
     peakAnonMiB: round(peakAnonKiB / 1024),
     peakFileMiB: round(peakFileKiB / 1024),
+    peakAnonMiBByQuarter: anonByQuarter.map((k) => round(k / 1024)),
     exitCode,
     monitorCpuMsPerEntry: msPerEntry(monitorTicks),
     mainThreadCpuMsPerEntry: msPerEntry(mainTicks),
@@ -360,7 +383,7 @@ async function main(): Promise<void> {
         leafVerifyCpuMs: largest.leafVerifyCpuMs,
         leafVerifyShareOfCpu: largest.leafVerifyShareOfCpu,
       },
-      rssFlat: runs.map((r) => ({ entries: r.entries, peakRssMiB: r.peakRssMiB, peakAnonMiB: r.peakAnonMiB, peakFileMiB: r.peakFileMiB })),
+      rssFlat: runs.map((r) => ({ entries: r.entries, peakRssMiB: r.peakRssMiB, peakAnonMiB: r.peakAnonMiB, peakFileMiB: r.peakFileMiB, peakAnonMiBByQuarter: r.peakAnonMiBByQuarter })),
     }) + '\n',
   );
 }

@@ -42,8 +42,12 @@ export function expandFullTile(hashes: Uint8Array, sha256: Sha256): Uint8Array {
   return out;
 }
 
-/** Reads the stored value of a tile (expanded if full, else width*32 bytes), or undefined. */
-export type StoredTileReader = (level: number, index: number) => Promise<Uint8Array | undefined>;
+/**
+ * Reads the stored value of a tile (expanded if full, else width*32 bytes), or undefined.
+ * Synchronous (the server's tile reads are: store.ts), so a proof's hashes are gathered in one
+ * go rather than one promise each.
+ */
+export type StoredTileReader = (level: number, index: number) => Uint8Array | undefined;
 
 export class StoredHashes {
   /** Expansions of right-edge partial tiles, and the memo of right-edge range hashes (both immutable facts). */
@@ -57,10 +61,10 @@ export class StoredHashes {
   }
 
   private async hashes(size: number, coords: readonly { level: number; index: number }[]): Promise<Hash[]> {
-    return Promise.all(coords.map((c) => this.hash(size, c.level, c.index)));
+    return coords.map((c) => this.hash(size, c.level, c.index));
   }
 
-  private async hash(size: number, level: number, index: number): Promise<Hash> {
+  private hash(size: number, level: number, index: number): Hash {
     if (!Number.isSafeInteger(level) || !Number.isSafeInteger(index) || level < 0 || index < 0 || level > 53 || (index + 1) * 2 ** level > size) {
       throw new LafsError('not-found', `hash (${level}, ${index}) is not a complete subtree of the tree of size ${size}`);
     }
@@ -70,7 +74,7 @@ export class StoredHashes {
     const tileIndex = Math.floor(index / perTile);
     const i = index - tileIndex * perTile;
     const width = tileWidth(tileLevel, tileIndex, size);
-    const stored = await this.read(tileLevel, tileIndex);
+    const stored = this.read(tileLevel, tileIndex);
     if (stored === undefined) throw new LafsError('not-found', `hash tile (${tileLevel}, ${tileIndex}) is not stored`);
     if (width === TILE_WIDTH && stored.length === EXPANDED_BYTES) {
       const at = (levelOffset(j) + i) * HASH_SIZE;

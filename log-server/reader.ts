@@ -76,9 +76,9 @@ export class LogReader {
 
   /** Index of a logged leaf hash (under the current checkpoint), or undefined. A leaf-hash row is believed only if the tree has that hash there. */
   async indexOf(hash: Hash): Promise<number | undefined> {
-    const [index] = await this.store.indexesOf([hash]);
+    const [index] = this.store.indexesOf([hash]);
     if (index === undefined || index >= this.size) return undefined;
-    const at = await this.tiles.leafHashAt(index);
+    const at = this.tiles.leafHashAt(index);
     return at !== undefined && Buffer.from(at).equals(Buffer.from(hash)) ? index : undefined;
   }
 

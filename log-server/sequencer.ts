@@ -134,7 +134,7 @@ export class Sequencer {
         else leaders.set(key, { waiter: w, followers: [] });
       }
       const groups = [...leaders.values()];
-      const existing = await this.loggedIndexes(groups.map((g) => g.waiter.submission.leafHash));
+      const existing = this.loggedIndexes(groups.map((g) => g.waiter.submission.leafHash));
 
       const fresh: typeof groups = [];
       const before = this.current;
@@ -189,15 +189,12 @@ export class Sequencer {
   }
 
   /** Index of each leaf hash in the tree, from the leaf-hash rows, trusting a row only where the tree has that hash at that index. */
-  private async loggedIndexes(hashes: readonly Hash[]): Promise<(number | undefined)[]> {
-    const indexes = await this.store.indexesOf(hashes);
-    return Promise.all(
-      indexes.map(async (index, i) => {
-        if (index === undefined || index >= this.current.size) return undefined;
-        const at = await this.tiles.leafHashAt(index);
-        return at !== undefined && Buffer.from(at).equals(Buffer.from(hashes[i]!)) ? index : undefined;
-      }),
-    );
+  private loggedIndexes(hashes: readonly Hash[]): (number | undefined)[] {
+    return this.store.indexesOf(hashes).map((index, i) => {
+      if (index === undefined || index >= this.current.size) return undefined;
+      const at = this.tiles.leafHashAt(index);
+      return at !== undefined && Buffer.from(at).equals(Buffer.from(hashes[i]!)) ? index : undefined;
+    });
   }
 
   /**

@@ -208,11 +208,17 @@ export class Store {
     const v = await this.db.get(keys.entryMeta(index));
     return v === undefined ? undefined : parseJson<EntryMeta>(v);
   }
-  /** Index of each leaf hash, or undefined where not logged. */
-  async indexesOf(leafHashes: readonly Hash[]): Promise<(number | undefined)[]> {
-    if (leafHashes.length === 0) return [];
-    const values = await this.db.getMany(leafHashes.map((h) => keys.leafHash(h)));
-    return values.map((v) => (v === undefined ? undefined : readU64(v, 0)));
+  /**
+   * Index of each leaf hash, or undefined where not logged. Synchronous, as tile reads are (see
+   * `tile`): the sequencer asks this for every batch before it can append, and a thread-pool hop
+   * there would add an event-loop turn of waiting to every batch; a miss costs LevelDB's bloom
+   * filters, a hit one small value.
+   */
+  indexesOf(leafHashes: readonly Hash[]): (number | undefined)[] {
+    return leafHashes.map((h) => {
+      const v = this.db.getSync(keys.leafHash(h));
+      return v === undefined ? undefined : readU64(v, 0);
+    });
   }
 
   // ---- tiles ----

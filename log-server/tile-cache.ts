@@ -36,7 +36,7 @@ export class TileCache {
    * A miss is read from the store synchronously (Store.tile says why), so nothing can change the
    * cache between the read and remembering it.
    */
-  readonly stored = async (level: number, index: number, need = 0): Promise<Uint8Array | undefined> => {
+  readonly stored = (level: number, index: number, need = 0): Uint8Array | undefined => {
     const key = TileCache.key(level, index);
     const cached = this.tiles.get(key);
     if (cached !== undefined && cached.length >= need) {
@@ -53,15 +53,15 @@ export class TileCache {
   /** A merkle TileReader: the tile's first `width` hashes, or undefined if the store has fewer. */
   readonly read: TileReader = async (level, index, width) => {
     const need = width * HASH_SIZE;
-    const bytes = await this.stored(level, index, need);
+    const bytes = this.stored(level, index, need);
     return bytes === undefined || bytes.length < need ? undefined : bytes.subarray(0, need);
   };
 
   /** The leaf hash at `index` from its level-0 tile, or undefined if the store has no tile that wide. */
-  async leafHashAt(index: number): Promise<Hash | undefined> {
+  leafHashAt(index: number): Hash | undefined {
     const offset = index % TILE_WIDTH;
-    const hashes = await this.read(0, Math.floor(index / TILE_WIDTH), offset + 1);
-    return hashes?.slice(offset * HASH_SIZE, (offset + 1) * HASH_SIZE);
+    const bytes = this.stored(0, Math.floor(index / TILE_WIDTH), (offset + 1) * HASH_SIZE);
+    return bytes === undefined || bytes.length < (offset + 1) * HASH_SIZE ? undefined : bytes.slice(offset * HASH_SIZE, (offset + 1) * HASH_SIZE);
   }
 
   /** Write-through after a durable batch. */

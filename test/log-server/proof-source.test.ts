@@ -46,7 +46,7 @@ test('expandFullTile matches merkle ExpandedTile at every internal level', (t) =
 
 test('stored-tile proofs equal merkle tile-source proofs and verify, at many sizes', async (t) => {
   const { stored, leaves, root } = await build();
-  const read = async (level: number, index: number) => stored.get(`${level}/${index}`);
+  const read = (level: number, index: number) => stored.get(`${level}/${index}`);
   const plain = async (level: number, index: number, width: number) => stored.get(`${level}/${index}`)?.subarray(0, width * 32);
   const source = new StoredHashes(read, nodeSha256);
   t.deepEqual(Buffer.from(await rootAt(SIZE, source.source(SIZE), nodeSha256)), Buffer.from(root));
