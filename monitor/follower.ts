@@ -92,6 +92,11 @@ export interface FollowerOptions {
   deliveryRetryMs?: number;
   /** Cap of that wait (default 1 hour). */
   maxDeliveryRetryMs?: number;
+  /**
+   * After the stop signal, how long alerts already raised may still go to the webhook and the
+   * command before their deliveries are cut short and kept for the next start (default 5 s).
+   */
+  stopGraceMs?: number;
   /** Called when a catch-up starts and with each periodic progress line during one (e.g. to write a status snapshot); its failure is only logged. */
   onProgress?: () => Promise<void>;
   /** Interval of the progress lines during a catch-up (default 10 s). */
@@ -136,11 +141,21 @@ export class Follower {
   /** Seqs with a delivery queued or running; deliveries run one at a time, in the background. */
   private readonly queued = new Set<string>();
   private deliveryChain: Promise<void> = Promise.resolve();
+  /**
+   * Aborts deliveries: stopGraceMs after the stop signal. An alert raised just before a stop
+   * (the log went away, then the operator stopped the monitor) still reaches the webhook, unless
+   * that takes longer than the grace.
+   */
+  private readonly deliveryStop = new AbortController();
 
   constructor(options: FollowerOptions) {
     this.o = options;
     this.log = options.log ?? (() => undefined);
     this.now = options.now ?? (() => new Date());
+    const graceMs = options.stopGraceMs ?? 5_000;
+    const stopDeliveries = () => setTimeout(() => this.deliveryStop.abort(), graceMs).unref();
+    if (options.signal.aborted) stopDeliveries();
+    else options.signal.addEventListener('abort', stopDeliveries, { once: true });
   }
 
   /** Follows until aborted (or once caught up with `once`). Throws on local I/O failure, and with `once` on any failed poll. */
@@ -179,7 +194,7 @@ export class Follower {
       }
     } finally {
       // With --once, the deliveries of this run are waited for (each bounded); after a stop
-      // signal they are cut short (the signal aborts their requests) and kept for the next start.
+      // signal for at most stopGraceMs, then they are cut short and kept for the next start.
       await this.deliveryChain;
     }
     return { alertsRaised: this.alertsRaised, inconsistent: this.inconsistent };
@@ -623,10 +638,10 @@ export class Follower {
   private async deliverElsewhere(pending: PendingAlert): Promise<void> {
     const sinks = this.o.sinks.names();
     for (const sink of sinks) {
-      if (sink === 'stdout' || pending.done.includes(sink) || this.o.signal.aborted) continue;
+      if (sink === 'stdout' || pending.done.includes(sink) || this.deliveryStop.signal.aborted) continue;
       const retry = pending.retry[sink];
       if (retry && Date.parse(retry.nextAt) > this.now().getTime()) continue;
-      const result = await this.o.sinks.send(sink, pending.alert, this.o.signal);
+      const result = await this.o.sinks.send(sink, pending.alert, this.deliveryStop.signal);
       if (result.ok) {
         pending.done.push(sink);
         delete pending.retry[sink];
@@ -635,7 +650,7 @@ export class Follower {
         this.log(`${sink} refused alert ${pending.alert.id} (${result.reason}); not retried`);
         pending.done.push(sink);
         delete pending.retry[sink];
-      } else if (!this.o.signal.aborted) {
+      } else if (!this.deliveryStop.signal.aborted) {
         const attempts = (retry?.attempts ?? 0) + 1;
         const base = this.o.deliveryRetryMs ?? 30_000;
         const wait = Math.min(this.o.maxDeliveryRetryMs ?? 3_600_000, base * 2 ** (attempts - 1));

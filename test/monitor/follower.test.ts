@@ -359,3 +359,68 @@ test('outbox per sink: a webhook down at exit is retried at the next start, and 
     await log.close();
   }
 });
+
+/** A webhook that answers 200 after `delayMs`, or never (`Infinity`). */
+async function slowHook(delayMs: number): Promise<{ url: string; received: string[]; accepted: string[]; close(): Promise<void> }> {
+  const received: string[] = [];
+  const accepted: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => {
+      received.push(body);
+      if (Number.isFinite(delayMs)) setTimeout(() => { accepted.push(body); res.end(); }, delayMs);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    received,
+    accepted,
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+test('stop: an alert raised just before the stop signal still reaches a slow webhook within the grace', async (t) => {
+  const log = await StaticLog.serve(await disagreeingLeaves());
+  const hook = await slowHook(300);
+  const h = await harness(log.url, stateDir(), { once: false, intervalMs: 30, sinkOptions: { webhook: hook.url } });
+  const running = h.follower.run();
+  try {
+    await until('the alert on stdout', () => h.alerts().length > 0);
+    h.controller.abort();
+    await running;
+    t.is(hook.accepted.length, 1, 'delivered after the stop signal');
+    t.deepEqual(JSON.parse(hook.accepted[0]!), h.alerts()[0]);
+    t.deepEqual(await h.store.outbox(), [], 'every sink has it');
+  } finally {
+    h.controller.abort();
+    await running.catch(() => undefined);
+    await h.close();
+    await hook.close();
+    await log.close();
+  }
+});
+
+test('stop: a webhook that does not answer holds the stop only for the grace, and the alert is kept for the next start', async (t) => {
+  const log = await StaticLog.serve(await disagreeingLeaves());
+  const hook = await slowHook(Infinity);
+  const h = await harness(log.url, stateDir(), { once: false, intervalMs: 30, stopGraceMs: 400, sinkOptions: { webhook: hook.url } });
+  const running = h.follower.run();
+  try {
+    await until('the webhook to be asked', () => hook.received.length > 0);
+    const stopped = performance.now();
+    h.controller.abort();
+    await running;
+    const took = performance.now() - stopped;
+    t.true(took >= 350 && took < 3_000, `stopped after ${Math.round(took)} ms`);
+    const outbox = await h.store.outbox();
+    t.is(outbox.length, 1, 'kept');
+    t.deepEqual(outbox[0]!.done, ['stdout']);
+  } finally {
+    h.controller.abort();
+    await running.catch(() => undefined);
+    await h.close();
+    await hook.close();
+    await log.close();
+  }
+});
