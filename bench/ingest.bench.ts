@@ -33,11 +33,16 @@ const CLIENTS = Number(process.env.INGEST_CLIENTS ?? 128);
 // ms of CPU per request where node:http's client takes about 0.05-0.065.
 let pool: Pool | undefined;
 
-async function post(url: URL, body: string): Promise<number> {
+/** Where one acknowledgement's time went, from the server's Server-Timing header (app.ts). */
+interface Timing { verify: number; sequence: number; proof: number }
+
+async function post(url: URL, body: string): Promise<{ status: number; timing: Timing | undefined }> {
   pool ??= new Pool(url.origin, { connections: CLIENTS, pipelining: 1 });
   const res = await pool.request({ path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json' }, body });
   await res.body.dump();
-  return res.statusCode;
+  const header = res.headers['server-timing'];
+  const dur = (name: string) => Number(new RegExp(`${name};dur=([0-9.]+)`).exec(String(header))?.[1]);
+  return { status: res.statusCode, timing: header === undefined ? undefined : { verify: dur('verify'), sequence: dur('sequence'), proof: dur('proof') } };
 }
 
 /** User + system CPU seconds of a process, all threads (Linux /proc; fields 14 and 15 in clock ticks). */
@@ -66,6 +71,8 @@ function percentile(sorted: number[], p: number): number {
 
 async function ingest(url: URL, bodies: string[], clients: number) {
   const latencies: number[] = [];
+  const timing: Timing = { verify: 0, sequence: 0, proof: 0 };
+  let timed = 0;
   let next = 0;
   let failures = 0;
   const start = performance.now();
@@ -74,9 +81,15 @@ async function ingest(url: URL, bodies: string[], clients: number) {
       while (next < bodies.length) {
         const body = bodies[next++]!;
         const t = performance.now();
-        const status = await post(url, body);
+        const { status, timing: one } = await post(url, body);
         latencies.push(performance.now() - t);
         if (status !== 201) failures++;
+        if (one) {
+          timed++;
+          timing.verify += one.verify;
+          timing.sequence += one.sequence;
+          timing.proof += one.proof;
+        }
       }
     }),
   );
@@ -87,6 +100,9 @@ async function ingest(url: URL, bodies: string[], clients: number) {
     clients,
     entriesPerSecond: Math.round(bodies.length / seconds),
     ackLatencyMs: { p50: +percentile(latencies, 50).toFixed(2), p99: +percentile(latencies, 99).toFixed(2) },
+    // Mean, per acknowledgement, as the server saw it: request read to leaf built (the queue to a
+    // build worker and the build), to durable (the sequencer's queue and its synced batch), proof.
+    serverTimingMs: { verify: +(timing.verify / Math.max(1, timed)).toFixed(2), sequence: +(timing.sequence / Math.max(1, timed)).toFixed(2), proof: +(timing.proof / Math.max(1, timed)).toFixed(3) },
     failures,
   };
 }
