@@ -228,7 +228,7 @@ export class Store {
    * Synchronous: a tile is one small value, nearly always in LevelDB's block cache or the page
    * cache, and an asynchronous get costs more than the read itself: a hop to the thread pool and
    * back, which on a busy machine waits for a core, and a promise per read. Measured on a 1M-entry
-   * log: server-side proofs within 2 ms went from 99.2% to 99.98% (docs/performance.md). A tile
+   * log: server-side proofs within 2 ms went from 99.2% to 99.8% (docs/performance.md). A tile
    * that has to come from disk blocks the event loop for that one read.
    */
   tile(level: number, index: number): Uint8Array | undefined {
