@@ -135,13 +135,11 @@ export interface SinkOptions {
  * The configured sinks. `print` writes stdout at once; `send` makes one delivery to the webhook
  * (with a few quick retries) or the command and reports a failure on stderr. The follower decides
  * when to call them and keeps, per alert and sink, what was delivered (so a failed webhook is
- * tried again later and nothing is lost). `emit` (print + one background delivery to each other
- * sink, `drain()` waits for them) is the simple form for callers without an outbox.
+ * tried again later and nothing is lost).
  */
 export class AlertSinks {
   private readonly out: NodeJS.WritableStream;
   private readonly err: NodeJS.WritableStream & { isTTY?: boolean };
-  private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: SinkOptions = {}) {
     this.out = options.stdout ?? process.stdout;
@@ -179,25 +177,6 @@ export class AlertSinks {
     return result;
   }
 
-  /** print, then one delivery to each other sink in the background (in order); `delivered` resolves with their outcomes. */
-  emit(alert: Alert): { delivered: Promise<Partial<Record<'webhook' | 'exec', SendResult>>> } {
-    this.print(alert);
-    const delivered = this.queue.then(() => this.deliverElsewhere(alert));
-    this.queue = delivered.then(() => undefined);
-    return { delivered };
-  }
-
-  /** Waits until every emitted alert has been through the webhook and command sinks. */
-  drain(): Promise<void> {
-    return this.queue;
-  }
-
-  private async deliverElsewhere(alert: Alert): Promise<Partial<Record<'webhook' | 'exec', SendResult>>> {
-    const outcome: Partial<Record<'webhook' | 'exec', SendResult>> = {};
-    if (this.options.webhook) outcome.webhook = await this.send('webhook', alert);
-    if (this.options.exec) outcome.exec = await this.send('exec', alert);
-    return outcome;
-  }
 }
 
 /** POST `body` as JSON; retries network errors, 429 and 5xx with doubling delays (capped at 30 s); `signal` cuts it short. */

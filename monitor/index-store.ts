@@ -336,10 +336,6 @@ export class IndexStore {
     return false;
   }
 
-  async delivered(seq: string): Promise<void> {
-    await this.db.del(`outbox!${seq}`, { sync: true });
-  }
-
   async alerts(): Promise<Alert[]> {
     const all: Alert[] = [];
     for await (const value of this.db.values(prefixRange('alert!'))) all.push(JSON.parse(value) as Alert);

@@ -206,7 +206,6 @@ async function follow(options: FollowOptions): Promise<number> {
     if (controller.signal.aborted && !(error instanceof LafsError && error.code === 'io')) return EXIT_OK;
     throw error;
   } finally {
-    await sinks.drain();
     await pool.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     process.off('SIGINT', onSignal);

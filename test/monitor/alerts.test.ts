@@ -51,9 +51,8 @@ test('stdout gets one JSON line per alert, in order; no terminal summary when st
   const stdout = collect(out);
   const stderr = collect(err);
   const sinks = new AlertSinks({ stdout: out, stderr: err });
-  sinks.emit(alert);
-  sinks.emit({ ...alert, id: 'second' });
-  await sinks.drain();
+  sinks.print(alert);
+  sinks.print({ ...alert, id: 'second' });
   const lines = stdout().trimEnd().split('\n');
   t.is(lines.length, 2);
   t.deepEqual(JSON.parse(lines[0]!), alert);
@@ -65,8 +64,7 @@ test('a TTY stderr gets a human summary line', async (t) => {
   const err = Object.assign(new PassThrough(), { isTTY: true });
   const stderr = collect(err);
   const sinks = new AlertSinks({ stdout: new PassThrough(), stderr: err });
-  sinks.emit(alert);
-  await sinks.drain();
+  sinks.print(alert);
   t.is(stderr(), summarize(alert) + '\n');
   t.regex(stderr(), /builder-disagreement: a\.zip \(win64/);
 });
@@ -76,7 +74,7 @@ test('webhook: retried after 503s until it accepts', async (t) => {
   const err = new PassThrough();
   const stderr = collect(err);
   const sinks = new AlertSinks({ webhook: hook.url, webhookBackoffMs: 20, stdout: new PassThrough(), stderr: err });
-  await sinks.emit(alert).delivered;
+  t.deepEqual(await sinks.send('webhook', alert), { ok: true });
   hook.close();
   t.is(hook.bodies.length, 3);
   t.deepEqual(JSON.parse(hook.bodies[2]!), alert);
@@ -88,14 +86,14 @@ test('webhook: bounded attempts, then reported on stderr; a 400 is not retried',
   const err = new PassThrough();
   const stderr = collect(err);
   const sinks = new AlertSinks({ webhook: down.url, webhookAttempts: 3, webhookBackoffMs: 10, stdout: new PassThrough(), stderr: err });
-  await sinks.emit(alert).delivered;
+  t.like(await sinks.send('webhook', alert), { ok: false });
   down.close();
   t.is(down.bodies.length, 3);
   t.regex(stderr(), /webhook did not take alert .* HTTP 503 after 3 attempts/);
 
   const rejecting = await webhook([400]);
   const sinks2 = new AlertSinks({ webhook: rejecting.url, webhookAttempts: 5, webhookBackoffMs: 10, stdout: new PassThrough(), stderr: new PassThrough() });
-  await sinks2.emit(alert).delivered;
+  t.like(await sinks2.send('webhook', alert), { ok: false, permanent: true });
   rejecting.close();
   t.is(rejecting.bodies.length, 1);
 });
@@ -104,13 +102,13 @@ test('--exec: the command gets the alert JSON on stdin and its type in the envir
   const dir = tempDir();
   const file = join(dir, 'got.json');
   const sinks = new AlertSinks({ exec: `cat > '${file}'; echo "$LAFS_ALERT_TYPE" >> '${file}.type'`, stdout: new PassThrough(), stderr: new PassThrough() });
-  await sinks.emit(alert).delivered;
+  t.deepEqual(await sinks.send('exec', alert), { ok: true });
   t.deepEqual(JSON.parse(readFileSync(file, 'utf8')), alert);
   t.is(readFileSync(`${file}.type`, 'utf8'), 'builder-disagreement\n');
 
   const err = new PassThrough();
   const stderr = collect(err);
   const failing = new AlertSinks({ exec: 'exit 3', stdout: new PassThrough(), stderr: err });
-  await failing.emit(alert).delivered;
+  t.like(await failing.send('exec', alert), { ok: false });
   t.regex(stderr(), /--exec command failed .*exit code 3/);
 });

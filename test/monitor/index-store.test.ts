@@ -120,7 +120,9 @@ test('invalid entries are alerted in the batch that passes them; the outbox hold
   const reopened = await IndexStore.open(dir, ORIGIN, { create: false });
   const outbox = await reopened.outbox();
   t.is(outbox.length, 1, 'an alert not yet delivered survives a restart');
-  await reopened.delivered(outbox[0]!.seq);
+  t.false(await reopened.updateOutbox({ ...outbox[0]!, done: ['stdout'] }, ['stdout', 'webhook']), 'the webhook has not had it yet');
+  t.is((await reopened.outbox()).length, 1);
+  t.true(await reopened.updateOutbox({ ...outbox[0]!, done: ['stdout', 'webhook'] }, ['stdout', 'webhook']));
   t.deepEqual(await reopened.outbox(), []);
   t.is((await reopened.alerts()).length, 1, 'the history keeps it');
 });
