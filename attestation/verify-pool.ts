@@ -28,10 +28,10 @@ import type { SignatureCheck } from './openpgp.js';
 export type WireRequest =
   | { id: number; bytes: Uint8Array }
   | { id: number; bundle: Uint8Array; count: number; from: number; to: number; firstIndex: number };
-/** Message from a worker: a Checked<VerifiedLeaf> whose Date travels as epoch milliseconds, or a bundle's verdict. */
+/** Message from a worker: a LeafCheck whose Date travels as epoch milliseconds, or a bundle's verdict. */
 export type WireResponse =
   | { id: number; ok: true; value: { view: VerifiedLeaf['view']; signature: Omit<SignatureCheck, 'created'> & { created: number } } }
-  | { id: number; ok: false; reason: string }
+  | { id: number; ok: false; reason: string; code: string }
   | ({ id: number } & BundleVerdict);
 
 /**
@@ -55,16 +55,27 @@ export type BundleVerdict =
 /** Entries [from, to) of one encoded entry bundle of `count` entries whose first entry is log index `firstIndex`. */
 export interface BundleRequest { bundle: Uint8Array; count: number; from: number; to: number; firstIndex: number }
 
-/** The code and reason of a leaf that did not verify: decoding and parsing decide first (no cryptography), else it is the signature. */
-export function invalidVerdict(index: number, leafBytes: Uint8Array, reason: string): EntryVerdict {
-  let code = 'bad-signature';
+/**
+ * The error code of a leaf that did not verify: decoding and parsing decide first (no
+ * cryptography), else it is the signature. Runs the leaf's view, its platformRegex included, so
+ * the workers work it out, not the caller's thread.
+ */
+export function invalidCode(leafBytes: Uint8Array): string {
   try {
     viewLeaf(decodeLeaf(leafBytes));
   } catch (error) {
-    code = error instanceof LafsError ? error.code : 'bad-leaf';
+    return error instanceof LafsError ? error.code : 'bad-leaf';
   }
+  return 'bad-signature';
+}
+
+/** The verdict of a leaf that did not verify, with its code (`invalidCode` unless the caller knows it). */
+export function invalidVerdict(index: number, leafBytes: Uint8Array, reason: string, code = invalidCode(leafBytes)): EntryVerdict {
   return { index, code, invalid: reason.startsWith(`${code}: `) ? reason : `${code}: ${reason}` };
 }
+
+/** What `verify` answers: the verified leaf, or why not and the error code (worked out in the worker). */
+export type LeafCheck = { ok: true; value: VerifiedLeaf } | { ok: false; reason: string; code?: string };
 
 /** The claims of a verified leaf as the monitor indexes them. */
 export function validVerdict(index: number, verified: VerifiedLeaf): EntryVerdict {
@@ -76,7 +87,7 @@ export function validVerdict(index: number, verified: VerifiedLeaf): EntryVerdic
   };
 }
 
-interface Pending { resolve(result: Checked<VerifiedLeaf> | BundleVerdict): void; reject(error: Error): void }
+interface Pending { resolve(result: LeafCheck | BundleVerdict): void; reject(error: Error): void }
 
 interface Slot { worker: Worker; inFlight: Map<number, Pending> }
 
@@ -123,12 +134,12 @@ export class VerifyPool {
 
   /**
    * Verifies encoded leaf bytes (decode + verifyLeaf) in a worker. Never rejects for bad input:
-   * a bad leaf answers { ok: false, reason }. Rejects with LafsError('unavailable') when the worker
+   * a bad leaf answers { ok: false, reason, code } (code as invalidCode gives it). Rejects with LafsError('unavailable') when the worker
    * died while verifying it (retry: a new worker is already in its place) and LafsError('internal')
    * once the pool is closed.
    */
-  verify(leafBytes: Uint8Array): Promise<Checked<VerifiedLeaf>> {
-    return this.post((id) => ({ id, bytes: leafBytes })) as Promise<Checked<VerifiedLeaf>>;
+  verify(leafBytes: Uint8Array): Promise<LeafCheck> {
+    return this.post((id) => ({ id, bytes: leafBytes })) as Promise<LeafCheck>;
   }
 
   /**
@@ -150,7 +161,7 @@ export class VerifyPool {
     return this.post((id) => ({ id, bundle, count, from, to, firstIndex }), [buffer]) as Promise<BundleVerdict>;
   }
 
-  private post(message: (id: number) => WireRequest, transfer: ArrayBuffer[] = []): Promise<Checked<VerifiedLeaf> | BundleVerdict> {
+  private post(message: (id: number) => WireRequest, transfer: ArrayBuffer[] = []): Promise<LeafCheck | BundleVerdict> {
     if (this.closed) return Promise.reject(new LafsError('internal', 'VerifyPool: closed'));
     const slot = this.leastBusy();
     const id = this.nextId++;
@@ -204,7 +215,7 @@ export class VerifyPool {
       return;
     }
     if (!response.ok) {
-      pending.resolve({ ok: false, reason: response.reason });
+      pending.resolve({ ok: false, reason: response.reason, code: response.code });
       return;
     }
     const { view, signature } = response.value;

@@ -11,7 +11,7 @@ import { HASH_SIZE, leafHash } from '../merkle/hash.js';
 import { decodeLeaf } from './leaf.js';
 import { nodeSha256 } from './node-crypto.js';
 import { verifyLeaf } from './record.js';
-import { invalidVerdict, validVerdict, type EntryVerdict, type WireRequest, type WireResponse } from './verify-pool.js';
+import { invalidCode, invalidVerdict, validVerdict, type EntryVerdict, type WireRequest, type WireResponse } from './verify-pool.js';
 // Diagnostics only (off unless LAFS_MONITOR_MEMLOG is set): each worker logs its own heap.
 import { startMemlog } from './memlog.js';
 
@@ -30,12 +30,12 @@ port.on('message', (request: WireRequest) => {
 async function answer({ id, bytes }: { id: number; bytes: Uint8Array }): Promise<WireResponse> {
   try {
     const result = await verifyLeaf(decodeLeaf(bytes));
-    if (!result.ok) return { id, ok: false, reason: result.reason };
+    if (!result.ok) return { id, ok: false, reason: result.reason, code: invalidCode(bytes) };
     const { view, signature } = result.value;
     return { id, ok: true, value: { view, signature: { ...signature, created: signature.created.getTime() } } };
   } catch (error) {
     // decodeLeaf throws LafsError('bad-leaf') on malformed bytes; verifyLeaf itself never throws.
-    return { id, ok: false, reason: error instanceof Error ? error.message : String(error) };
+    return { id, ok: false, reason: error instanceof Error ? error.message : String(error), code: invalidCode(bytes) };
   }
 }
 

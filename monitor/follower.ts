@@ -34,7 +34,7 @@ import type { RawEntry, VerifiedCheckpoint } from '../client/log-client.js';
 import { alertId, type Alert, type AlertCheckpoint, type AlertSinks, type InconsistentLogAlert, type InvalidCheckpointAlert, type InvalidEntryAlert, type LogUnreachableAlert, type StalledLogAlert } from './alerts.js';
 import type { IndexStore, PendingAlert, ProcessedEntry, StoredCheckpoint } from './index-store.js';
 import type { BundleReader, RawBundleReader } from './tile-reader.js';
-import { invalidVerdict, validVerdict, type BundleRequest, type BundleVerdict } from '../attestation/verify-pool.js';
+import { invalidVerdict, validVerdict, type BundleRequest, type BundleVerdict, type LeafCheck } from '../attestation/verify-pool.js';
 
 /** What the follower needs of the log client (LogClient satisfies it). */
 export interface LogSource {
@@ -65,7 +65,7 @@ export interface FollowerOptions {
   fetchNote?: () => Promise<string>;
   store: IndexStore;
   sinks: AlertSinks;
-  verify: (leaf: Uint8Array) => Promise<Checked<VerifiedLeaf>>;
+  verify: (leaf: Uint8Array) => Promise<LeafCheck>;
   /**
    * The catch-up path when given together with `rawBundles` and a source with `tileReader`: each
    * entry bundle, raw, to a verification worker that splits, hashes, decodes and verifies it (the
@@ -508,7 +508,7 @@ export class Follower {
     // A leaf is usually a view into its whole entry bundle; posting the view to a worker would
     // clone the bundle's entire buffer (about 100 KB) for every entry. Send a compact copy.
     const compact = leaf.byteOffset === 0 && leaf.byteLength === leaf.buffer.byteLength ? leaf : Uint8Array.prototype.slice.call(leaf);
-    let result: Checked<VerifiedLeaf>;
+    let result: LeafCheck;
     for (let attempt = 1; ; attempt++) {
       try {
         result = await this.o.verify(compact);
@@ -522,7 +522,9 @@ export class Follower {
         await sleep(250 * 2 ** (attempt - 1), this.o.signal);
       }
     }
-    return result.ok ? validVerdict(index, result.value) : invalidVerdict(index, leaf, result.reason);
+    // The pool's workers give the error code with the verdict, so this thread never runs the leaf's
+    // view (and a hostile leaf's platformRegex) to find it.
+    return result.ok ? validVerdict(index, result.value) : invalidVerdict(index, leaf, result.reason, result.code);
   }
 
   private async progress(): Promise<void> {

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeLeaf, encodeLeaf } from '../../attestation/leaf.js';
 import { buildLeaf, verifyLeaf, type VerifiedLeaf } from '../../attestation/record.js';
-import { VerifyPool, invalidVerdict, validVerdict } from '../../attestation/verify-pool.js';
+import { VerifyPool, invalidCode, invalidVerdict, validVerdict } from '../../attestation/verify-pool.js';
 import { encodeEntryBundle } from '../../merkle/bundle.js';
 import { leafHash } from '../../merkle/hash.js';
 import { nodeSha256 } from '../../attestation/node-crypto.js';
@@ -59,24 +59,26 @@ test('the pool verifies all 35 guix.sigs leaves exactly as verifyLeaf does in th
   }
 });
 
-test('bad leaves answer { ok: false, reason } and never reject: junk bytes, a tampered sums file, a foreign key', async (t) => {
+test('bad leaves answer { ok: false, reason, code } and never reject: junk bytes, a tampered sums file, a foreign key', async (t) => {
   const pool = new VerifyPool({ threads: 2 });
   try {
-    const junk = await pool.verify(new TextEncoder().encode('not a leaf'));
-    t.false(junk.ok);
+    const junkBytes = new TextEncoder().encode('not a leaf');
+    const junk = await pool.verify(junkBytes);
+    t.like(junk, { ok: false, code: 'bad-leaf' });
+    t.is(invalidCode(junkBytes), 'bad-leaf', 'the same code as worked out in this thread');
     const empty = await pool.verify(new Uint8Array(0));
-    t.false(empty.ok);
+    t.like(empty, { ok: false, code: 'bad-leaf' });
 
     const leaf = decodeLeaf(leaves[0]!.bytes);
     const signed = leaf.signed.slice();
     signed[10] = signed[10] === 0x61 ? 0x62 : 0x61; // still a valid hex digit: parses, must fail the signature
     const tampered = await pool.verify(encodeLeaf({ ...leaf, signed }));
-    t.false(tampered.ok);
+    t.like(tampered, { ok: false, code: 'bad-signature' });
     if (!tampered.ok) t.regex(tampered.reason, /does not verify/);
 
     const other = decodeLeaf(leaves[leaves.length - 1]!.bytes);
     const foreign = await pool.verify(encodeLeaf({ ...leaf, publicKey: other.publicKey }));
-    t.false(foreign.ok);
+    t.like(foreign, { ok: false, code: invalidCode(encodeLeaf({ ...leaf, publicKey: other.publicKey })) });
     if (!foreign.ok) t.regex(foreign.reason, /not part of the given public key/);
 
     // The pool still works afterwards.
