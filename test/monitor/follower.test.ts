@@ -258,8 +258,11 @@ test('a log rolled back to a smaller tree, its newer tiles gone: logged at first
   await log.close();
 });
 
-/** A webhook on 127.0.0.1 answering `failures` requests with 503, then 200. */
-async function flakyHook(failures: number): Promise<{ url: string; received: string[]; accepted: string[]; close(): Promise<void> }> {
+/**
+ * A webhook on 127.0.0.1 answering its first `failures` requests with 503, then 200; the 200s
+ * after `delayMs`, or never when `delayMs` is Infinity.
+ */
+async function flakyHook(failures: number, delayMs = 0): Promise<{ url: string; received: string[]; accepted: string[]; close(): Promise<void> }> {
   const received: string[] = [];
   const accepted: string[] = [];
   const server = createServer((req, res) => {
@@ -268,10 +271,13 @@ async function flakyHook(failures: number): Promise<{ url: string; received: str
       received.push(body);
       if (received.length <= failures) {
         res.statusCode = 503;
-      } else {
-        accepted.push(body);
+        res.end();
+      } else if (Number.isFinite(delayMs)) {
+        setTimeout(() => {
+          accepted.push(body);
+          res.end();
+        }, delayMs);
       }
-      res.end();
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -287,6 +293,14 @@ async function disagreeingLeaves(): Promise<Uint8Array[]> {
   const build = randomStatement();
   const other = { ...build, artifacts: [{ name: build.artifacts[0]!.name, sha256: 'e'.repeat(64) }] };
   return [await attestationLeaf(builders[0]!, build), await attestationLeaf(builders[1]!, other)];
+}
+
+/** Stops a running follower (whatever the test left undone), then closes its state and the servers. */
+async function stopAll(h: Awaited<ReturnType<typeof harness>>, running: Promise<unknown>, ...servers: { close(): unknown }[]): Promise<void> {
+  h.controller.abort();
+  await running.catch(() => undefined);
+  await h.close();
+  for (const server of servers) await server.close();
 }
 
 async function until(what: string, predicate: () => boolean, timeoutMs = 15_000): Promise<void> {
@@ -318,11 +332,7 @@ test('webhook: a delivery that fails for longer than one round of retries is kep
     t.deepEqual(await h.store.outbox(), [], 'delivered to every sink: gone from the outbox');
     t.true(h.logLines.some((l) => /webhook delivery of alert .* failed 2 time\(s\) .*kept, next try/.test(l)), h.logLines.join('\n'));
   } finally {
-    h.controller.abort();
-    await running.catch(() => undefined);
-    await h.close();
-    await hook.close();
-    await log.close();
+    await stopAll(h, running, hook, log);
   }
 });
 
@@ -360,29 +370,9 @@ test('outbox per sink: a webhook down at exit is retried at the next start, and 
   }
 });
 
-/** A webhook that answers 200 after `delayMs`, or never (`Infinity`). */
-async function slowHook(delayMs: number): Promise<{ url: string; received: string[]; accepted: string[]; close(): Promise<void> }> {
-  const received: string[] = [];
-  const accepted: string[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => {
-      received.push(body);
-      if (Number.isFinite(delayMs)) setTimeout(() => { accepted.push(body); res.end(); }, delayMs);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    received,
-    accepted,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
-  };
-}
-
 test('stop: an alert raised just before the stop signal still reaches a slow webhook within the grace', async (t) => {
   const log = await StaticLog.serve(await disagreeingLeaves());
-  const hook = await slowHook(300);
+  const hook = await flakyHook(0, 300);
   const h = await harness(log.url, stateDir(), { once: false, intervalMs: 30, sinkOptions: { webhook: hook.url } });
   const running = h.follower.run();
   try {
@@ -393,17 +383,13 @@ test('stop: an alert raised just before the stop signal still reaches a slow web
     t.deepEqual(JSON.parse(hook.accepted[0]!), h.alerts()[0]);
     t.deepEqual(await h.store.outbox(), [], 'every sink has it');
   } finally {
-    h.controller.abort();
-    await running.catch(() => undefined);
-    await h.close();
-    await hook.close();
-    await log.close();
+    await stopAll(h, running, hook, log);
   }
 });
 
 test('stop: a webhook that does not answer holds the stop only for the grace, and the alert is kept for the next start', async (t) => {
   const log = await StaticLog.serve(await disagreeingLeaves());
-  const hook = await slowHook(Infinity);
+  const hook = await flakyHook(0, Infinity);
   const h = await harness(log.url, stateDir(), { once: false, intervalMs: 30, stopGraceMs: 400, sinkOptions: { webhook: hook.url } });
   const running = h.follower.run();
   try {
@@ -417,10 +403,6 @@ test('stop: a webhook that does not answer holds the stop only for the grace, an
     t.is(outbox.length, 1, 'kept');
     t.deepEqual(outbox[0]!.done, ['stdout']);
   } finally {
-    h.controller.abort();
-    await running.catch(() => undefined);
-    await h.close();
-    await hook.close();
-    await log.close();
+    await stopAll(h, running, hook, log);
   }
 });
