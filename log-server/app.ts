@@ -35,7 +35,11 @@ export interface AppDeps {
 }
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
-const b64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+/**
+ * Base64 of bytes, without copying large ones. Small typed arrays (hashes) live inside V8's heap:
+ * reading their `.buffer` would move them out, a malloc each, and a proof has twenty of them.
+ */
+const b64 = (bytes: Uint8Array) => (bytes.byteLength <= 64 ? Buffer.from(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('base64');
 
 function withPlatforms(platforms: (string | null)[] | undefined): { platforms?: (string | null)[] } {
   return platforms === undefined ? {} : { platforms };

@@ -74,7 +74,10 @@ const EMPTY = Buffer.alloc(0);
 /** LevelDB write buffer (memtable) size of the serving store; see Store.open. */
 const DEFAULT_WRITE_BUFFER = 16 << 20;
 
-const enc = new TextEncoder();
+// Key parts go through Buffer.from, which takes small strings from Node's shared buffer pool;
+// TextEncoder.encode allocates a new backing store (a malloc) for every string, and the keys of
+// one entry's lookup rows need about twenty of them.
+const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
 const dec = new TextDecoder();
 
 /** A Buffer view of the same bytes (no copy). */
@@ -107,7 +110,7 @@ const ZERO = Uint8Array.of(0);
 
 /** The key constructors: the layout above, as code. */
 export const keys = {
-  meta: (name: string) => concat(tag('M'), enc.encode(name)),
+  meta: (name: string) => concat(tag('M'), utf8(name)),
   checkpoint: () => tag('C'),
   leaf: (index: number) => concat(tag('L'), u64(index)),
   entryMeta: (index: number) => concat(tag('E'), u64(index)),
@@ -116,15 +119,15 @@ export const keys = {
   byHash: (sha256: Uint8Array, index: number, n: number) => concat(tag('A'), sha256, u64(index), Uint8Array.of(n >> 8, n & 0xff)),
   byHashPrefix: (sha256: Uint8Array) => concat(tag('A'), sha256),
   byName: (row: IndexRow, index: number, n: number) =>
-    concat(tag('S'), enc.encode(row.source), ZERO, enc.encode(row.platform ?? ''), ZERO, enc.encode(row.name), ZERO, u64(index), Uint8Array.of(n >> 8, n & 0xff)),
+    concat(tag('S'), utf8(row.source), ZERO, utf8(row.platform ?? ''), ZERO, utf8(row.name), ZERO, u64(index), Uint8Array.of(n >> 8, n & 0xff)),
   byNameFirst: (row: IndexRow, index: number, n: number) =>
-    concat(tag('N'), enc.encode(row.source), ZERO, enc.encode(row.name), ZERO, enc.encode(row.platform ?? ''), ZERO, u64(index), Uint8Array.of(n >> 8, n & 0xff)),
-  byNameFirstPrefix: (source: string, name: string) => concat(tag('N'), enc.encode(source), ZERO, enc.encode(name), ZERO),
+    concat(tag('N'), utf8(row.source), ZERO, utf8(row.name), ZERO, utf8(row.platform ?? ''), ZERO, u64(index), Uint8Array.of(n >> 8, n & 0xff)),
+  byNameFirstPrefix: (source: string, name: string) => concat(tag('N'), utf8(source), ZERO, utf8(name), ZERO),
   byNamePrefix: (source: string, platform?: string, name?: string) => {
-    const parts = [tag('S'), enc.encode(source), ZERO];
+    const parts = [tag('S'), utf8(source), ZERO];
     if (platform !== undefined) {
-      parts.push(enc.encode(platform), ZERO);
-      if (name !== undefined) parts.push(enc.encode(name), ZERO);
+      parts.push(utf8(platform), ZERO);
+      if (name !== undefined) parts.push(utf8(name), ZERO);
     }
     return concat(...parts);
   },
