@@ -19,7 +19,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { LafsError, type Checked } from '../merkle/errors.js';
+import { LafsError } from '../merkle/errors.js';
 import { decodeLeaf } from './leaf.js';
 import { viewLeaf, type VerifiedLeaf } from './record.js';
 import type { SignatureCheck } from './openpgp.js';
@@ -134,9 +134,9 @@ export class VerifyPool {
 
   /**
    * Verifies encoded leaf bytes (decode + verifyLeaf) in a worker. Never rejects for bad input:
-   * a bad leaf answers { ok: false, reason, code } (code as invalidCode gives it). Rejects with LafsError('unavailable') when the worker
-   * died while verifying it (retry: a new worker is already in its place) and LafsError('internal')
-   * once the pool is closed.
+   * a bad leaf answers { ok: false, reason, code } (the code as invalidCode gives it). Rejects
+   * with LafsError('unavailable') when the worker died while verifying it (retry: a new worker is
+   * already in its place) and LafsError('internal') once the pool is closed.
    */
   verify(leafBytes: Uint8Array): Promise<LeafCheck> {
     return this.post((id) => ({ id, bytes: leafBytes })) as Promise<LeafCheck>;

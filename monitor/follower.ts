@@ -24,12 +24,11 @@
  * ends early on abort. On abort (SIGINT/SIGTERM) the batch being committed is finished first.
  */
 import type { Checkpoint } from '../merkle/checkpoint.js';
-import { LafsError, type Checked } from '../merkle/errors.js';
+import { LafsError } from '../merkle/errors.js';
 import { makeConsistencyProof, verifyConsistency } from '../merkle/proof.js';
 import { tileHashSource, type TileReader } from '../merkle/tile-source.js';
 import { TILE_WIDTH, tileWidth } from '../merkle/tiles.js';
 import { HASH_SIZE, equalBytes, leafHash, type Sha256 } from '../merkle/hash.js';
-import type { VerifiedLeaf } from '../attestation/record.js';
 import type { RawEntry, VerifiedCheckpoint } from '../client/log-client.js';
 import { alertId, type Alert, type AlertCheckpoint, type AlertSinks, type InconsistentLogAlert, type InvalidCheckpointAlert, type InvalidEntryAlert, type LogUnreachableAlert, type StalledLogAlert } from './alerts.js';
 import type { IndexStore, PendingAlert, ProcessedEntry, StoredCheckpoint } from './index-store.js';
