@@ -8,7 +8,6 @@
 import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeEntryBundle, encodeEntryBundle } from '../../merkle/bundle.js';
 import { VerifyPool } from '../../attestation/verify-pool.js';
 import { LafsError } from '../../merkle/errors.js';
 import type { Alert, InvalidEntryAlert } from '../../monitor/alerts.js';
@@ -16,7 +15,7 @@ import type { FollowerOptions } from '../../monitor/follower.js';
 import { httpRawBundleReader } from '../../monitor/tile-reader.js';
 import { makeBuilder, randomStatement, type TestBuilder } from '../helpers/submissions.js';
 import { tempDir } from '../helpers/tmp.js';
-import { attestationLeaf, badSignatureLeaf, harness, StaticLog } from './follower-harness.js';
+import { attestationLeaf, badSignatureLeaf, harness, StaticLog, tamperBundle } from './follower-harness.js';
 
 let builders: TestBuilder[] = [];
 let pool: VerifyPool;
@@ -139,11 +138,7 @@ test('bundle path: a tampered bundle is one invalid-entry at the exact leaf (inc
   const entries = await leaves(6);
   const log = await StaticLog.serve(entries);
   const bundleFile = join(log.dir, 'tile/entries/000.p/6');
-  const bundle = decodeEntryBundle(new Uint8Array(readFileSync(bundleFile)), 6);
-  const leaf = Uint8Array.from(bundle[4]!);
-  leaf[leaf.length - 1]! ^= 1;
-  bundle[4] = leaf;
-  writeFileSync(bundleFile, encodeEntryBundle(bundle));
+  tamperBundle(bundleFile, 6, 4);
   const state = stateDir();
   let h = await harness(log.url, state, bundlePath(log.url));
   try {

@@ -4,6 +4,7 @@
  * tile reader, IndexStore (LevelDB in a temp dir) and AlertSinks writing to a PassThrough. Only the
  * `verify` function may be wrapped by a test (to simulate a worker crash).
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { buildLeaf, verifyLeaf, type VerifiedLeaf } from '../../attestation/record.js';
@@ -11,6 +12,7 @@ import { decodeLeaf, encodeLeaf } from '../../attestation/leaf.js';
 import { nodeEd25519, nodeSha256 } from '../../attestation/node-crypto.js';
 import { LogClient } from '../../client/log-client.js';
 import type { Checked } from '../../merkle/errors.js';
+import { decodeEntryBundle, encodeEntryBundle } from '../../merkle/bundle.js';
 import { generateKeyPair } from '../../merkle/note.js';
 import { AlertSinks, type Alert, type SinkOptions } from '../../monitor/alerts.js';
 import { Follower, type FollowerOptions } from '../../monitor/follower.js';
@@ -101,4 +103,13 @@ export async function harness(url: string, stateDir: string, options: Partial<Om
   });
   const alerts = () => text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Alert);
   return { follower, store, stdout: () => text, alerts, logLines, controller, close: () => store.close() };
+}
+
+/** Rewrites the entry bundle `file` (of `width` entries) with one bit of leaf `index` flipped: still a well-formed bundle, but that leaf hashes otherwise. */
+export function tamperBundle(file: string, width: number, index: number): void {
+  const bundle = decodeEntryBundle(new Uint8Array(readFileSync(file)), width);
+  const leaf = Uint8Array.from(bundle[index]!);
+  leaf[leaf.length - 1]! ^= 1;
+  bundle[index] = leaf;
+  writeFileSync(file, encodeEntryBundle(bundle));
 }

@@ -8,13 +8,12 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { decodeEntryBundle, encodeEntryBundle } from '../../merkle/bundle.js';
 import { VerifyPool } from '../../attestation/verify-pool.js';
 import { LafsError } from '../../merkle/errors.js';
 import type { InconsistentLogAlert, InvalidEntryAlert } from '../../monitor/alerts.js';
 import { makeBuilder, randomStatement, type TestBuilder } from '../helpers/submissions.js';
 import { tempDir } from '../helpers/tmp.js';
-import { attestationLeaf, badSignatureLeaf, harness, StaticLog } from './follower-harness.js';
+import { attestationLeaf, badSignatureLeaf, harness, StaticLog, tamperBundle } from './follower-harness.js';
 
 let builders: TestBuilder[] = [];
 test.before(async () => {
@@ -117,15 +116,7 @@ test('a bundle that does not match the signed tree: one invalid-entry at the exa
   let entries = await leaves(6);
   const log = await StaticLog.serve(entries);
   const bundleFile = join(log.dir, 'tile/entries/000.p/6');
-  const tamper = (file: string, width: number, index: number) => {
-    // Re-encode the bundle with one leaf changed (a well-formed bundle whose leaf 'index' hashes otherwise).
-    const bundle = decodeEntryBundle(new Uint8Array(readFileSync(file)), width);
-    const leaf = Uint8Array.from(bundle[index]!);
-    leaf[leaf.length - 1]! ^= 1;
-    bundle[index] = leaf;
-    writeFileSync(file, encodeEntryBundle(bundle));
-  };
-  tamper(bundleFile, 6, 4);
+  tamperBundle(bundleFile, 6, 4);
   const state = stateDir();
   let h = await harness(log.url, state);
   try {
@@ -144,7 +135,7 @@ test('a bundle that does not match the signed tree: one invalid-entry at the exa
   for (const more of [2, 3]) {
     entries = [...entries, ...(await leaves(more))];
     log.write(entries);
-    tamper(join(log.dir, `tile/entries/000.p/${entries.length}`), entries.length, 4);
+    tamperBundle(join(log.dir, `tile/entries/000.p/${entries.length}`), entries.length, 4);
     h = await harness(log.url, state);
     try {
       const result = await h.follower.run();
