@@ -11,6 +11,7 @@
  * Keys are made by openpgp.js in-process (no gpg needed): a v4 EdDSA (legacy Ed25519, as gpg
  * makes it) and an RSA-3072 key.
  */
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { clearKeyCache, verifyDetached } from '../attestation/openpgp.js';
@@ -124,3 +125,25 @@ export async function measureNodeEd25519Rate(ms = 2000, bytes = 500): Promise<nu
     if (!cryptoVerify(null, message, publicKey, signature)) throw new Error('ed25519 bench signature did not verify');
   });
 }
+
+/** One-core rates measured by limit-probe.js in `count` fresh processes, one after the other. */
+export interface ProcessLimits { openpgpJs: number[]; project: number[] }
+
+/**
+ * The openpgp.js rate is a property of the process as much as of the machine: V8 settles on code
+ * of different speed in different processes, so one process measures about 1,600/s for the whole
+ * of its life and the next about 2,100/s (twelve 1 s windows each, 2026-12-01). One process, the
+ * benchmark's own included, is therefore one draw; this takes several, each in a fresh process
+ * that does nothing else. Run it while nothing else is busy.
+ */
+export function measureLimitsInFreshProcesses(count: number, ms = 2000): ProcessLimits {
+  const probe = new URL('./limit-probe.js', import.meta.url).pathname;
+  const out: ProcessLimits = { openpgpJs: [], project: [] };
+  for (let i = 0; i < count; i++) {
+    const { openpgpJs, project } = JSON.parse(execFileSync(process.execPath, [probe, String(ms)], { encoding: 'utf8' })) as { openpgpJs: number; project: number };
+    out.openpgpJs.push(openpgpJs);
+    out.project.push(project);
+  }
+  return out;
+}
+
