@@ -19,7 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Pool } from 'undici';
-import { measureLimitsInFreshProcesses } from './limits.js';
+import { measureLimitsInFreshProcesses, median } from './limits.js';
 import { startServer } from '../test/helpers/server.js';
 import { attestationBody, makeBuilder, randomStatement } from '../test/helpers/submissions.js';
 
@@ -145,7 +145,6 @@ async function ingest(url: URL, bodies: Buffer[], clients: number) {
 
 const cores = availableParallelism();
 
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 // The limits: measured in fresh processes (limits.ts says why), half before and half after the
 // rounds, with nothing else running; the target is the median of all of them, and the best of
 // them gives the strictest reading.

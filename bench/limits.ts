@@ -126,6 +126,11 @@ export async function measureNodeEd25519Rate(ms = 2000, bytes = 500): Promise<nu
   });
 }
 
+/** The middle value (the upper one of the two middle values of an even count). */
+export function median(xs: readonly number[]): number {
+  return [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+}
+
 /** One-core rates measured by limit-probe.js in `count` fresh processes, one after the other. */
 export interface ProcessLimits { openpgpJs: number[]; project: number[] }
 
