@@ -99,6 +99,22 @@ function machineTicks(): { idle: number; total: number } {
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields;
   return { idle: idle + iowait, total: user + nice + system + idle + iowait + irq + softirq + steal };
 }
+/**
+ * Resident memory of a process in MiB, and its two parts: anonymous (heaps, LevelDB's memtables
+ * and caches) and file-backed (pages of the table files LevelDB maps for reading, which the
+ * kernel can drop).
+ */
+function residentMb(pid: number): { total: number; anonymous: number; fileBacked: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const mb = (field: string) => Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024);
+  return { total: mb('VmRSS'), anonymous: mb('RssAnon'), fileBacked: mb('RssFile') };
+}
+/** The server's memory gauges from /metrics, in MiB: the main thread's V8 heap and external memory, LevelDB's own estimate. */
+async function memoryMetrics(base: string): Promise<Record<string, number>> {
+  const text = await (await fetch(new URL('/metrics', base))).text();
+  const gauge = (name: string) => Math.round(Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0) / 2 ** 20);
+  return { mainHeapUsed: gauge('nodejs_heap_size_used_bytes'), mainHeapTotal: gauge('nodejs_heap_size_total_bytes'), mainExternal: gauge('nodejs_external_memory_bytes'), leveldb: gauge('lafs_leveldb_memory_bytes') };
+}
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 function percentile(sorted: number[], p: number): number {
@@ -184,7 +200,7 @@ for (let r = 0; r < ROUNDS; r++) {
   measuredEntries += run.entries;
   // Share of the cores' time nobody used during the round (idle or waiting for I/O): work the
   // pipeline left undone, as opposed to work it did.
-  rounds.push({ ...run, machineIdleShare: +((machineAfter.idle - machineBefore.idle) / Math.max(1, machineAfter.total - machineBefore.total)).toFixed(3) });
+  rounds.push({ ...run, serverRssMbAfter: residentMb(pid), serverMemoryMbAfter: await memoryMetrics(server.url), machineIdleShare: +((machineAfter.idle - machineBefore.idle) / Math.max(1, machineAfter.total - machineBefore.total)).toFixed(3) });
 }
 // CPU over all rounds (the limit measurements in between run in this process, not the server's).
 // Per thread: the build workers name themselves "lafs-build" (build-worker.ts); the other threads
@@ -205,7 +221,7 @@ const batches = Number(/^lafs_batch_size_count (\d+)$/m.exec(metrics)?.[1] ?? 0)
 // Whole run (warm-up included): the mean time one batch takes to sign and write durably.
 const commitMs = (Number(/^lafs_commit_seconds_sum (\S+)$/m.exec(metrics)?.[1] ?? 0) * 1000) / Math.max(1, batches);
 const logged = Number(/^lafs_log_entries (\d+)$/m.exec(metrics)?.[1] ?? 0);
-const rssMb = Math.round(Number(/VmRSS:\s+(\d+)/.exec(execFileSync('cat', [`/proc/${pid}/status`], { encoding: 'utf8' }))?.[1] ?? 0) / 1024);
+const rss = residentMb(pid);
 await server.stop();
 const dataBytes = Number(execFileSync('du', ['-sb', server.dataDir], { encoding: 'utf8' }).split('\t')[0]);
 
@@ -248,7 +264,7 @@ console.log(
     meanCommitMs: +commitMs.toFixed(2),
     logSize: logged,
     dataDirBytesPerEntry: Math.round(dataBytes / logged),
-    serverRssMb: rssMb,
+    serverRssMb: rss,
   }),
 );
 await pool?.close();

@@ -31,6 +31,8 @@ export class Metrics {
   logSize = 0;
   /** Submission body bytes in flight (reserved from the byte budget), read when rendering. */
   inflightBytes: () => number = () => 0;
+  /** Bytes LevelDB reports for its memtables and block cache, read when rendering. */
+  storeMemoryBytes: () => number = () => 0;
   readonly submissions = new Map<string, number>(); // result -> count
   readonly requests = new Map<string, number>(); // route \0 status -> count
   readonly batchSize = new Histogram([1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
@@ -55,6 +57,19 @@ export class Metrics {
     lines.push(`lafs_log_entries ${this.logSize}`);
     head('lafs_inflight_bytes', 'gauge', 'Submission body bytes received or announced and not yet answered.');
     lines.push(`lafs_inflight_bytes ${this.inflightBytes()}`);
+    // The main thread's isolate (each build worker has its own heap, not counted here) and the
+    // whole process's resident memory, with prom-client's names.
+    const memory = process.memoryUsage();
+    head('process_resident_memory_bytes', 'gauge', 'Resident memory of the server process.');
+    lines.push(`process_resident_memory_bytes ${memory.rss}`);
+    head('nodejs_heap_size_used_bytes', 'gauge', 'V8 heap in use on the main thread.');
+    lines.push(`nodejs_heap_size_used_bytes ${memory.heapUsed}`);
+    head('nodejs_heap_size_total_bytes', 'gauge', 'V8 heap reserved on the main thread.');
+    lines.push(`nodejs_heap_size_total_bytes ${memory.heapTotal}`);
+    head('nodejs_external_memory_bytes', 'gauge', 'Memory outside the V8 heap held by main-thread objects (Buffers among them).');
+    lines.push(`nodejs_external_memory_bytes ${memory.external}`);
+    head('lafs_leveldb_memory_bytes', 'gauge', "LevelDB's approximate memory use (memtables and block cache).");
+    lines.push(`lafs_leveldb_memory_bytes ${this.storeMemoryBytes()}`);
     head('lafs_submissions_total', 'counter', 'Submissions by outcome.');
     for (const [result, n] of this.submissions) lines.push(`lafs_submissions_total{result="${labelValue(result)}"} ${n}`);
     head('lafs_http_requests_total', 'counter', 'HTTP requests by route and status.');

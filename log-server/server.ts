@@ -70,6 +70,7 @@ export async function startLogServer(config: ServeConfig, log: Logger): Promise<
   const { store, signer, created } = await openDataDir(config.dataDir, config.origin);
   if (created) log.info({ dataDir: config.dataDir, origin: signer.origin }, 'created a new checkpoint key');
   const metrics = new Metrics();
+  metrics.storeMemoryBytes = () => store.memoryBytes();
   const tiles = new TileCache(store);
   let sequencer: Sequencer;
   try {

@@ -181,6 +181,12 @@ export class Store {
     return this.db.close();
   }
 
+  /** LevelDB's own estimate of its memory use: memtables and block cache (not the open tables' indexes and filters). */
+  memoryBytes(): number {
+    // On Node, `level`'s Level is classic-level's, whose getProperty its universal type leaves out.
+    return Number((this.db as unknown as { getProperty(name: string): string }).getProperty('leveldb.approximate-memory-usage'));
+  }
+
   // ---- meta and checkpoint ----
 
   async meta(name: string): Promise<string | undefined> {

@@ -194,6 +194,10 @@ test.serial('health, log info and metrics', async (t) => {
   t.regex(metrics.text, /^lafs_verify_seconds_bucket\{le="\+Inf"\} \d+$/m);
   // The serial proof test above asked for proofs: each was timed.
   t.regex(metrics.text, /^lafs_proof_seconds_count [1-9]\d*$/m);
+  // Memory gauges: nonzero figures, the resident size at least the main thread's heap.
+  const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics.text)?.[1]);
+  for (const name of ['process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_heap_size_total_bytes', 'nodejs_external_memory_bytes', 'lafs_leveldb_memory_bytes']) t.true(gauge(name) > 0, name);
+  t.true(gauge('process_resident_memory_bytes') > gauge('nodejs_heap_size_used_bytes'));
   t.false(server.log().includes('PRIVATE+KEY'), 'the signer key is never logged');
 });
 
