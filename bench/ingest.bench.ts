@@ -28,11 +28,11 @@ const MANY = Number(process.env.INGEST_MANY ?? 20000); // per round; long enough
 const ROUNDS = Number(process.env.INGEST_ROUNDS ?? 3);
 // Sustained figures: warm the JIT and every worker's key cache first (64 entries left the optimizing compiler busy during the run).
 const WARMUP = 1000;
-// Enough clients to saturate the server: with 128, a core stood idle 9-12% of the time (every
-// submission was in the sequencer's batches or on the main thread, none left to verify, as a
-// scheduler trace showed); from 256
-// on the rate stays flat (256: 4,061-4,139/s, 512: 4,164-4,214/s, 128: 3,789-4,024/s) while the
-// acknowledgement latency grows with the queue (docs/performance.md).
+// Enough clients to saturate the server: with 128, a core stood idle 9-12% of the time (a
+// scheduler trace showed every submission in the sequencer's batches or waiting for the main
+// thread, none left to verify); from 256 on the rate stays flat (128: 3,789-4,024/s, 256:
+// 4,061-4,139/s, 512: 4,164-4,214/s) while the acknowledgement latency grows with the queue
+// (docs/performance.md).
 const CLIENTS = Number(process.env.INGEST_CLIENTS ?? 256);
 
 // The load generator shares the two cores with the server, so it should cost as little as it can:
@@ -202,7 +202,7 @@ for (let r = 0; r < ROUNDS; r++) {
   // pipeline left undone, as opposed to work it did.
   rounds.push({ ...run, serverRssMbAfter: residentMb(pid), serverMemoryMbAfter: await memoryMetrics(server.url), machineIdleShare: +((machineAfter.idle - machineBefore.idle) / Math.max(1, machineAfter.total - machineBefore.total)).toFixed(3) });
 }
-// CPU over all rounds (the limit measurements in between run in this process, not the server's).
+// CPU over all rounds (the server's includes answering the /metrics reads between them).
 // Per thread: the build workers name themselves "lafs-build" (build-worker.ts); the other threads
 // besides the main one are V8's (compiler, GC) and libuv's and LevelDB's helpers.
 const threads = [...threadCpuSeconds(pid)]

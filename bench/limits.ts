@@ -151,4 +151,3 @@ export function measureLimitsInFreshProcesses(count: number, ms = 2000): Process
   }
   return out;
 }
-
