@@ -109,11 +109,19 @@ function residentMb(pid: number): { total: number; anonymous: number; fileBacked
   const mb = (field: string) => Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024);
   return { total: mb('VmRSS'), anonymous: mb('RssAnon'), fileBacked: mb('RssFile') };
 }
-/** The server's memory gauges from /metrics, in MiB: the main thread's V8 heap and external memory, LevelDB's own estimate. */
+/** The server's memory gauges from /metrics, in MiB: V8 heaps and external memory (main thread, build workers summed), LevelDB's own estimate. */
 async function memoryMetrics(base: string): Promise<Record<string, number>> {
   const text = await (await fetch(new URL('/metrics', base))).text();
-  const gauge = (name: string) => Math.round(Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0) / 2 ** 20);
-  return { mainHeapUsed: gauge('nodejs_heap_size_used_bytes'), mainHeapTotal: gauge('nodejs_heap_size_total_bytes'), mainExternal: gauge('nodejs_external_memory_bytes'), leveldb: gauge('lafs_leveldb_memory_bytes') };
+  // The sum over a metric's lines (one per worker for the lafs_worker_ ones).
+  const gauge = (name: string) => Math.round([...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0) / 2 ** 20);
+  return {
+    mainHeapUsed: gauge('nodejs_heap_size_used_bytes'),
+    mainHeapTotal: gauge('nodejs_heap_size_total_bytes'),
+    mainExternal: gauge('nodejs_external_memory_bytes'),
+    workersHeapTotal: gauge('lafs_worker_heap_size_total_bytes'),
+    workersExternal: gauge('lafs_worker_external_memory_bytes'),
+    leveldb: gauge('lafs_leveldb_memory_bytes'),
+  };
 }
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 

@@ -31,8 +31,10 @@ export type BodyReply =
  * Body bytes travel as [start, end) in the request message's one `blob`.
  */
 export type WorkerTask = { op: 'build'; request: BuildRequest } | { op: 'view'; leaf: Uint8Array } | { op: 'body'; body: [number, number] };
-/** One message between the main thread and a worker: its items, and the buffer their byte ranges point into. */
-export interface WorkerMessage<T> { items: T[]; blob?: ArrayBuffer }
+/** One message between the main thread and a worker: its items, the buffer their byte ranges point into, and (from a worker) its heap. */
+export interface WorkerMessage<T> { items: T[]; blob?: ArrayBuffer; heap?: WorkerHeap }
+/** A worker's V8 heap when it last replied (node:v8 getHeapStatistics, bytes), for /metrics. */
+export interface WorkerHeap { used: number; total: number; external: number }
 type Reply = BuildReply | ViewReply | BodyReply;
 type Task = Exclude<WorkerTask, { op: 'body' }> | { op: 'body'; body: Uint8Array };
 
@@ -59,6 +61,8 @@ interface Slot {
   inFlight: Map<number, number>;
   /** Message number of each posted, unanswered request. */
   messageOf: Map<number, number>;
+  /** The worker's heap as its last reply reported it (zeros until the first). */
+  heap: WorkerHeap;
 }
 const MAX_MESSAGES_IN_FLIGHT = 2;
 let messageNumber = 0;
@@ -73,8 +77,9 @@ export class BuildPool {
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: new Worker(new URL('./build-worker.js', import.meta.url)), pending: new Map(), outbox: [], scheduled: false, inFlight: new Map(), messageOf: new Map() };
-    slot.worker.on('message', ({ items, blob }: WorkerMessage<{ id: number; reply: Reply }>) => {
+    const slot: Slot = { worker: new Worker(new URL('./build-worker.js', import.meta.url)), pending: new Map(), outbox: [], scheduled: false, inFlight: new Map(), messageOf: new Map(), heap: { used: 0, total: 0, external: 0 } };
+    slot.worker.on('message', ({ items, blob, heap }: WorkerMessage<{ id: number; reply: Reply }>) => {
+      if (heap) slot.heap = heap;
       for (const { id, reply } of items) {
         if (blob !== undefined && 'leaf' in reply && reply.ok) {
           // Views into the one reply buffer, passed on as they are (nothing on this side writes to them).
@@ -99,6 +104,11 @@ export class BuildPool {
     slot.worker.on('error', (e) => fail(e.message));
     slot.worker.on('exit', (code) => { if (!this.closed) fail(`exit ${code}`); });
     return slot;
+  }
+
+  /** Each worker's heap as of its last reply. */
+  get heaps(): WorkerHeap[] {
+    return this.slots.map((s) => s.heap);
   }
 
   get queued(): number {

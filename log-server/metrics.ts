@@ -33,6 +33,8 @@ export class Metrics {
   inflightBytes: () => number = () => 0;
   /** Bytes LevelDB reports for its memtables and block cache, read when rendering. */
   storeMemoryBytes: () => number = () => 0;
+  /** Each build worker's heap (bytes) as of its last reply, read when rendering. */
+  workerHeaps: () => readonly { used: number; total: number; external: number }[] = () => [];
   readonly submissions = new Map<string, number>(); // result -> count
   readonly requests = new Map<string, number>(); // route \0 status -> count
   readonly batchSize = new Histogram([1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
@@ -70,6 +72,14 @@ export class Metrics {
     lines.push(`nodejs_external_memory_bytes ${memory.external}`);
     head('lafs_leveldb_memory_bytes', 'gauge', "LevelDB's approximate memory use (memtables and block cache).");
     lines.push(`lafs_leveldb_memory_bytes ${this.storeMemoryBytes()}`);
+    const workers = this.workerHeaps();
+    const perWorker = (name: string, help: string, value: (h: (typeof workers)[number]) => number) => {
+      head(name, 'gauge', help);
+      workers.forEach((h, i) => lines.push(`${name}{worker="${i}"} ${value(h)}`));
+    };
+    perWorker('lafs_worker_heap_size_used_bytes', "V8 heap in use in a build worker, as of its last reply.", (h) => h.used);
+    perWorker('lafs_worker_heap_size_total_bytes', "V8 heap reserved by a build worker, as of its last reply.", (h) => h.total);
+    perWorker('lafs_worker_external_memory_bytes', "Memory outside the V8 heap held by a build worker's objects, as of its last reply.", (h) => h.external);
     head('lafs_submissions_total', 'counter', 'Submissions by outcome.');
     for (const [result, n] of this.submissions) lines.push(`lafs_submissions_total{result="${labelValue(result)}"} ${n}`);
     head('lafs_http_requests_total', 'counter', 'HTTP requests by route and status.');

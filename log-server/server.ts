@@ -80,6 +80,7 @@ export async function startLogServer(config: ServeConfig, log: Logger): Promise<
     throw e;
   }
   const pool = new BuildPool(config.workers);
+  metrics.workerHeaps = () => pool.heaps;
   const reader = new LogReader(store, tiles, () => sequencer.state);
   const inflight = new ByteBudget(config.inflightBytes);
   const handler = createHandler({ origin: signer.origin, verifierKey: signer.verifierKey, store, reader, sequencer, pool, limiter: new RateLimiter(config.rateLimit), inflight, metrics, log });

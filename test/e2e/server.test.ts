@@ -198,6 +198,10 @@ test.serial('health, log info and metrics', async (t) => {
   const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics.text)?.[1]);
   for (const name of ['process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_heap_size_total_bytes', 'nodejs_external_memory_bytes', 'lafs_leveldb_memory_bytes']) t.true(gauge(name) > 0, name);
   t.true(gauge('process_resident_memory_bytes') > gauge('nodejs_heap_size_used_bytes'));
+  // One line per build worker; those that built a submission have reported a real heap.
+  const workerTotals = [...metrics.text.matchAll(/^lafs_worker_heap_size_total_bytes\{worker="(\d+)"\} (\d+)$/gm)].map((m) => Number(m[2]));
+  t.true(workerTotals.length >= 1);
+  t.true(workerTotals.some((bytes) => bytes > 1_000_000));
   t.false(server.log().includes('PRIVATE+KEY'), 'the signer key is never logged');
 });
 

@@ -1,7 +1,7 @@
 /**
  * The build pool in-process, with real worker threads: a request that cannot be handed to a
  * worker (structured clone fails) fails alone, with an error, and neither crashes the process nor
- * takes the other requests of its batch down with it.
+ * takes the other requests of its batch down with it; and each worker reports its heap.
  */
 import test from 'ava';
 import { BuildPool } from '../../log-server/build-pool.js';
@@ -37,4 +37,19 @@ test('an unclonable request fails on its own; the rest of its batch is built', a
   }
   // The pool still works.
   t.truthy((await pool.build(await goodRequest())).bytes.length);
+});
+
+test("each worker's heap is zero until it replies, then what its isolate reports", async (t) => {
+  const pool = new BuildPool(2);
+  t.teardown(() => pool.close());
+  t.deepEqual(pool.heaps, [{ used: 0, total: 0, external: 0 }, { used: 0, total: 0, external: 0 }]);
+  // Two builds made in one turn go to the two workers (each to the one with fewer pending).
+  const [a, b] = await Promise.all([goodRequest(), goodRequest()]);
+  await Promise.all([pool.build(a), pool.build(b)]);
+  for (const heap of pool.heaps) {
+    // A worker that has loaded openpgp.js holds megabytes; used never exceeds reserved.
+    t.true(heap.total > 1_000_000);
+    t.true(heap.used > 0 && heap.used <= heap.total);
+    t.true(heap.external >= 0);
+  }
 });
