@@ -8,6 +8,8 @@
  *   sees the same builders again and again); `cachedKey: false` re-parses the key every time.
  * - measureOpenpgpJsRate: openpgp.js's own high-level `verify` with an already parsed key.
  * - measureNodeEd25519Rate: the raw Ed25519 primitive of node:crypto over the same bytes.
+ * - measureLimitsInFreshProcesses: the first two, each in several fresh processes (limit-probe.ts),
+ *   for the openpgp.js rate that differs from one process to the next (see there).
  * Keys are made by openpgp.js in-process (no gpg needed): a v4 EdDSA (legacy Ed25519, as gpg
  * makes it) and an RSA-3072 key.
  */
