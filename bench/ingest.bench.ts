@@ -109,18 +109,21 @@ function residentMb(pid: number): { total: number; anonymous: number; fileBacked
   const mb = (field: string) => Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024);
   return { total: mb('VmRSS'), anonymous: mb('RssAnon'), fileBacked: mb('RssFile') };
 }
+/** A metric from the server's /metrics text: its value, summed over its labelled lines (one per worker for the lafs_worker_ ones); 0 if absent. */
+function metricValue(text: string, name: string): number {
+  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0);
+}
 /** The server's memory gauges from /metrics, in MiB: V8 heaps and external memory (main thread, build workers summed), LevelDB's own estimate. */
 async function memoryMetrics(base: string): Promise<Record<string, number>> {
   const text = await (await fetch(new URL('/metrics', base))).text();
-  // The sum over a metric's lines (one per worker for the lafs_worker_ ones).
-  const gauge = (name: string) => Math.round([...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0) / 2 ** 20);
+  const mb = (name: string) => Math.round(metricValue(text, name) / 2 ** 20);
   return {
-    mainHeapUsed: gauge('nodejs_heap_size_used_bytes'),
-    mainHeapTotal: gauge('nodejs_heap_size_total_bytes'),
-    mainExternal: gauge('nodejs_external_memory_bytes'),
-    workersHeapTotal: gauge('lafs_worker_heap_size_total_bytes'),
-    workersExternal: gauge('lafs_worker_external_memory_bytes'),
-    leveldb: gauge('lafs_leveldb_memory_bytes'),
+    mainHeapUsed: mb('nodejs_heap_size_used_bytes'),
+    mainHeapTotal: mb('nodejs_heap_size_total_bytes'),
+    mainExternal: mb('nodejs_external_memory_bytes'),
+    workersHeapTotal: mb('lafs_worker_heap_size_total_bytes'),
+    workersExternal: mb('lafs_worker_external_memory_bytes'),
+    leveldb: mb('lafs_leveldb_memory_bytes'),
   };
 }
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -225,10 +228,10 @@ const mainThreadCpuMsPerEntry = ((processCpuSeconds(pid, pid) - mainThreadCpuBef
 const clientCpuMsPerEntry = clientCpuMs / measuredEntries;
 
 const metrics = await (await fetch(new URL('/metrics', server.url))).text();
-const batches = Number(/^lafs_batch_size_count (\d+)$/m.exec(metrics)?.[1] ?? 0);
+const batches = metricValue(metrics, 'lafs_batch_size_count');
 // Whole run (warm-up included): the mean time one batch takes to sign and write durably.
-const commitMs = (Number(/^lafs_commit_seconds_sum (\S+)$/m.exec(metrics)?.[1] ?? 0) * 1000) / Math.max(1, batches);
-const logged = Number(/^lafs_log_entries (\d+)$/m.exec(metrics)?.[1] ?? 0);
+const commitMs = (metricValue(metrics, 'lafs_commit_seconds_sum') * 1000) / Math.max(1, batches);
+const logged = metricValue(metrics, 'lafs_log_entries');
 const rss = residentMb(pid);
 await server.stop();
 const dataBytes = Number(execFileSync('du', ['-sb', server.dataDir], { encoding: 'utf8' }).split('\t')[0]);

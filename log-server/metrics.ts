@@ -1,3 +1,5 @@
+import type { WorkerHeap } from './build-pool.js';
+
 /**
  * The server's Prometheus metrics, kept as plain counters and fixed-bucket histograms and written
  * in the Prometheus text exposition format (version 0.0.4) for `GET /metrics`.
@@ -34,7 +36,7 @@ export class Metrics {
   /** Bytes LevelDB reports for its memtables and block cache, read when rendering. */
   storeMemoryBytes: () => number = () => 0;
   /** Each build worker's heap (bytes) as of its last reply, read when rendering. */
-  workerHeaps: () => readonly { used: number; total: number; external: number }[] = () => [];
+  workerHeaps: () => readonly WorkerHeap[] = () => [];
   readonly submissions = new Map<string, number>(); // result -> count
   readonly requests = new Map<string, number>(); // route \0 status -> count
   readonly batchSize = new Histogram([1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
@@ -73,7 +75,7 @@ export class Metrics {
     head('lafs_leveldb_memory_bytes', 'gauge', "LevelDB's approximate memory use (memtables and block cache).");
     lines.push(`lafs_leveldb_memory_bytes ${this.storeMemoryBytes()}`);
     const workers = this.workerHeaps();
-    const perWorker = (name: string, help: string, value: (h: (typeof workers)[number]) => number) => {
+    const perWorker = (name: string, help: string, value: (h: WorkerHeap) => number) => {
       head(name, 'gauge', help);
       workers.forEach((h, i) => lines.push(`${name}{worker="${i}"} ${value(h)}`));
     };
