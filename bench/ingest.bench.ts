@@ -20,6 +20,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Pool } from 'undici';
 import { measureLimitsInFreshProcesses, median } from './limits.js';
+import { processMemoryMiB } from './proc-memory.js';
 import { startServer } from '../test/helpers/server.js';
 import { attestationBody, makeBuilder, randomStatement } from '../test/helpers/submissions.js';
 
@@ -99,15 +100,10 @@ function machineTicks(): { idle: number; total: number } {
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields;
   return { idle: idle + iowait, total: user + nice + system + idle + iowait + irq + softirq + steal };
 }
-/**
- * Resident memory of a process in MiB, and its two parts: anonymous (heaps, LevelDB's memtables
- * and caches) and file-backed (pages of the table files LevelDB maps for reading, which the
- * kernel can drop).
- */
+/** Resident memory of a process in MiB: anonymous and file-backed (proc-memory.ts). */
 function residentMb(pid: number): { total: number; anonymous: number; fileBacked: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const mb = (field: string) => Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024);
-  return { total: mb('VmRSS'), anonymous: mb('RssAnon'), fileBacked: mb('RssFile') };
+  const m = processMemoryMiB(pid);
+  return { total: m.rss, anonymous: m.anon, fileBacked: m.file };
 }
 /** A metric from the server's /metrics text: its value, summed over its labelled lines (one per worker for the lafs_worker_ ones); 0 if absent. */
 function metricValue(text: string, name: string): number {

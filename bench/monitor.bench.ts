@@ -42,6 +42,7 @@ import { minimizePublicKey } from '../attestation/openpgp.js';
 import { verifyLeaf } from '../attestation/record.js';
 import { nodeEd25519, nodeSha256 } from '../attestation/node-crypto.js';
 import { measureLimitsInFreshProcesses, measureOpenpgpVerifyRate, median } from './limits.js';
+import { processMemoryKiB } from './proc-memory.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..');
@@ -252,14 +253,12 @@ async function catchUp(url: string, verifierKey: string, size: number): Promise<
   const threads = new Map<number, { ticks: number; comm: string }>();
   const sample = setInterval(() => {
     try {
-      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-      const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      peakKiB = Math.max(peakKiB, hwm);
-      const anon = Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      const { peak, anon, file } = processMemoryKiB(child.pid!);
+      peakKiB = Math.max(peakKiB, peak);
       peakAnonKiB = Math.max(peakAnonKiB, anon);
       const quarter = Math.min(3, Math.floor((entriesServed / size) * 4));
       anonByQuarter[quarter] = Math.max(anonByQuarter[quarter]!, anon);
-      peakFileKiB = Math.max(peakFileKiB, Number(/RssFile:\s+(\d+)/.exec(status)?.[1] ?? 0));
+      peakFileKiB = Math.max(peakFileKiB, file);
     } catch {
       /* exited */
     }

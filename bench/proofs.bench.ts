@@ -28,6 +28,7 @@ import { TileCache } from '../log-server/tile-cache.js';
 import type { NewEntry } from '../log-server/store.js';
 import { startServer } from '../test/helpers/server.js';
 import { tempDir } from '../test/helpers/tmp.js';
+import { processMemoryMiB } from './proc-memory.js';
 
 const ENTRIES = Number(process.env.PROOF_ENTRIES ?? 1_000_000);
 const LEAF_BYTES = Number(process.env.PROOF_LEAF_BYTES ?? 600); // a typical Ed25519 attestation leaf is ~600-1100 bytes
@@ -112,12 +113,8 @@ function fetchJson(path: string): Promise<{ status: number; body: any }> {
     }).on('error', reject);
   });
 }
-/** The server's memory from /proc: VmRSS, split into anonymous memory and file-backed pages (LevelDB mmaps its tables read-only; those pages are page cache the kernel can drop). */
-const memory = () => {
-  const status = execFileSync('cat', [`/proc/${server.process.pid}/status`], { encoding: 'utf8' });
-  const mb = (field: string) => Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024);
-  return { rss: mb('VmRSS'), anon: mb('RssAnon'), file: mb('RssFile'), peak: mb('VmHWM') };
-};
+/** The server's memory in MiB (proc-memory.ts). */
+const memory = () => processMemoryMiB(server.process.pid!);
 const memoryAtStart = memory();
 /** The server's own histogram of proof requests: time from routing to the last byte handed to the
  * socket, without the client process and the loopback round trip (which share the two cores). */
