@@ -16,11 +16,11 @@
  * Run: node --expose-gc dist/bench/ingest.bench.js   (prints one JSON object)
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Pool } from 'undici';
 import { measureLimitsInFreshProcesses, median } from './limits.js';
-import { processMemoryMiB } from './proc-memory.js';
+import { cpuTimes, processMemoryMiB, threadCpuTimes } from './proc.js';
 import { startServer } from '../test/helpers/server.js';
 import { attestationBody, makeBuilder, randomStatement } from '../test/helpers/submissions.js';
 
@@ -75,24 +75,6 @@ function post(url: URL, body: Buffer): Promise<{ status: number; timing: Timing 
   });
 }
 
-/** User + system CPU seconds of a process, all threads (Linux /proc; fields 14 and 15 in clock ticks). */
-function processCpuSeconds(pid: number, tid?: number): number {
-  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
-/** CPU seconds of every thread of a process, by thread id, with the thread's name. */
-function threadCpuSeconds(pid: number): Map<number, { name: string; cpu: number }> {
-  const out = new Map<number, { name: string; cpu: number }>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      out.set(Number(tid), { name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(), cpu: processCpuSeconds(pid, Number(tid)) });
-    } catch {
-      // a thread that ended between the listing and the read
-    }
-  }
-  return out;
-}
 /** Machine-wide CPU time by state (/proc/stat, first line), in clock ticks: what every core did, our processes or not. */
 function machineTicks(): { idle: number; total: number } {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -100,7 +82,7 @@ function machineTicks(): { idle: number; total: number } {
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields;
   return { idle: idle + iowait, total: user + nice + system + idle + iowait + irq + softirq + steal };
 }
-/** Resident memory of a process in MiB: anonymous and file-backed (proc-memory.ts). */
+/** Resident memory of a process in MiB: anonymous and file-backed (proc.ts). */
 function residentMb(pid: number): { total: number; anonymous: number; fileBacked: number } {
   const m = processMemoryMiB(pid);
   return { total: m.rss, anonymous: m.anon, fileBacked: m.file };
@@ -122,7 +104,6 @@ async function memoryMetrics(base: string): Promise<Record<string, number>> {
     leveldb: mb('lafs_leveldb_memory_bytes'),
   };
 }
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -190,9 +171,9 @@ await ingest(url, bodies.splice(0, WARMUP), 16);
 process.stderr.write('ingest: one client\n');
 const single = await ingest(url, bodies.splice(0, SINGLE), 1);
 
-const serverCpuBefore = processCpuSeconds(pid);
-const mainThreadCpuBefore = processCpuSeconds(pid, pid);
-const threadsBefore = threadCpuSeconds(pid);
+const serverCpuBefore = cpuTimes(pid).seconds;
+const mainThreadCpuBefore = cpuTimes(pid, pid).seconds;
+const threadsBefore = threadCpuTimes(pid);
 const rounds = [];
 let clientCpuMs = 0;
 let measuredEntries = 0;
@@ -212,15 +193,15 @@ for (let r = 0; r < ROUNDS; r++) {
 // CPU over all rounds (the server's includes answering the /metrics reads between them).
 // Per thread: the build workers name themselves "lafs-build" (build-worker.ts); the other threads
 // besides the main one are V8's (compiler, GC) and libuv's and LevelDB's helpers.
-const threads = [...threadCpuSeconds(pid)]
+const threads = [...threadCpuTimes(pid)]
   .filter(([tid]) => tid !== pid)
-  .map(([tid, { name, cpu }]) => ({ name, ms: ((cpu - (threadsBefore.get(tid)?.cpu ?? 0)) * 1000) / measuredEntries }))
+  .map(([tid, { name, seconds }]) => ({ name, ms: ((seconds - (threadsBefore.get(tid)?.seconds ?? 0)) * 1000) / measuredEntries }))
   .sort((a, b) => b.ms - a.ms);
 const buildWorkersMsPerEntry = threads.filter((t) => t.name === 'lafs-build').reduce((a, t) => a + t.ms, 0);
 const otherThreadsMsPerEntry = threads.filter((t) => t.name !== 'lafs-build').reduce((a, t) => a + t.ms, 0);
-const serverCpuMsPerEntry = ((processCpuSeconds(pid) - serverCpuBefore) * 1000) / measuredEntries;
+const serverCpuMsPerEntry = ((cpuTimes(pid).seconds - serverCpuBefore) * 1000) / measuredEntries;
 // The main thread (its thread id is the process id) is the one every request passes through.
-const mainThreadCpuMsPerEntry = ((processCpuSeconds(pid, pid) - mainThreadCpuBefore) * 1000) / measuredEntries;
+const mainThreadCpuMsPerEntry = ((cpuTimes(pid, pid).seconds - mainThreadCpuBefore) * 1000) / measuredEntries;
 const clientCpuMsPerEntry = clientCpuMs / measuredEntries;
 
 const metrics = await (await fetch(new URL('/metrics', server.url))).text();

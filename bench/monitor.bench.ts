@@ -18,7 +18,7 @@
  *
  * Also: LAFS_BENCH_MONITOR_SIGN_ONLY=1 only fills the leaf cache; LAFS_BENCH_MONITOR_MAIN=path runs
  * another build of the monitor (a before/after comparison in one set of conditions);
- * LAFS_BENCH_MONITOR_THREADS=1 prints the CPU ticks of each of the monitor's threads.
+ * LAFS_BENCH_MONITOR_THREADS=1 prints the CPU seconds of each of the monitor's threads.
  * CPU time is the figure to compare code with on a shared machine: the monitor's, all threads,
  * per entry (from the kernel's count for this reaped child), its main thread's alone (sampled),
  * and this process's (the mirror's HTTP server) beside it.
@@ -42,7 +42,7 @@ import { minimizePublicKey } from '../attestation/openpgp.js';
 import { verifyLeaf } from '../attestation/record.js';
 import { nodeEd25519, nodeSha256 } from '../attestation/node-crypto.js';
 import { measureLimitsInFreshProcesses, measureOpenpgpVerifyRate, median } from './limits.js';
-import { processMemoryKiB } from './proc-memory.js';
+import { cpuTimes, processMemoryKiB, threadCpuTimes, type CpuTimes } from './proc.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..');
@@ -175,35 +175,6 @@ async function serve(dir: string): Promise<{ url: string; close: () => void }> {
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => server.close() };
 }
 
-/** Clock ticks per second of /proc's CPU times (USER_HZ; 100 on Linux everywhere that matters). */
-const CLK_TCK = 100;
-
-/** utime + stime, cutime + cstime (ticks) of a /proc/.../stat line; the comm field may hold spaces. */
-function procTimes(stat: string): { self: number; children: number; comm: string } {
-  const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After the comm: state(0) ppid ... utime(11) stime(12) cutime(13) cstime(14).
-  return { self: Number(f[11]) + Number(f[12]), children: Number(f[13]) + Number(f[14]), comm };
-}
-
-/** CPU ticks of each thread of `pid` now, by thread id (empty once it exited). */
-function threadTicks(pid: number): Map<number, { ticks: number; comm: string }> {
-  const out = new Map<number, { ticks: number; comm: string }>();
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        const t = procTimes(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
-        out.set(Number(tid), { ticks: t.self, comm: t.comm });
-      } catch {
-        /* thread ended */
-      }
-    }
-  } catch {
-    /* exited */
-  }
-  return out;
-}
-
 interface CatchUpRun {
   seconds: number;
   entriesPerSecond: number;
@@ -234,7 +205,7 @@ interface CatchUpRun {
 async function catchUp(url: string, verifierKey: string, size: number): Promise<CatchUpRun> {
   const state = join(tmpdir(), `lafs-monitor-bench-${process.pid}-${size}`);
   rmSync(state, { recursive: true, force: true });
-  const childrenBefore = procTimes(readFileSync('/proc/self/stat', 'utf8')).children;
+  const childrenBefore = cpuTimes('self').childrenSeconds;
   const selfBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   const nodeArgs = (process.env.LAFS_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean); // e.g. --cpu-prof, for profiling
@@ -250,7 +221,7 @@ async function catchUp(url: string, verifierKey: string, size: number): Promise<
   let peakFileKiB = 0;
   const anonByQuarter = [0, 0, 0, 0];
   entriesServed = 0;
-  const threads = new Map<number, { ticks: number; comm: string }>();
+  const threads = new Map<number, CpuTimes>();
   const sample = setInterval(() => {
     try {
       const { peak, anon, file } = processMemoryKiB(child.pid!);
@@ -262,19 +233,19 @@ async function catchUp(url: string, verifierKey: string, size: number): Promise<
     } catch {
       /* exited */
     }
-    for (const [tid, t] of threadTicks(child.pid!)) threads.set(tid, t);
+    for (const [tid, t] of threadCpuTimes(child.pid!)) threads.set(tid, t);
   }, 50);
   const exitCode = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   clearInterval(sample);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const selfCpu = process.cpuUsage(selfBefore);
   // The exit event comes after libuv reaped the child, so its CPU time is in our cutime/cstime now.
-  const monitorTicks = procTimes(readFileSync('/proc/self/stat', 'utf8')).children - childrenBefore;
-  const mainTicks = threads.get(child.pid!)?.ticks ?? 0;
-  const otherTicks = [...threads].filter(([tid]) => tid !== child.pid).reduce((n, [, t]) => n + t.ticks, 0);
-  const msPerEntry = (ticks: number) => Math.round(((ticks * 1000) / CLK_TCK / size) * 1000) / 1000;
+  const monitorSeconds = cpuTimes('self').childrenSeconds - childrenBefore;
+  const mainSeconds = threads.get(child.pid!)?.seconds ?? 0;
+  const otherSeconds = [...threads].filter(([tid]) => tid !== child.pid).reduce((n, [, t]) => n + t.seconds, 0);
+  const msPerEntry = (seconds: number) => Math.round(((seconds * 1000) / size) * 1000) / 1000;
   if (process.env.LAFS_BENCH_MONITOR_THREADS) {
-    process.stderr.write(`bench: monitor threads (ticks): ${[...threads].map(([tid, t]) => `${t.comm}${tid === child.pid ? '*' : ''}=${t.ticks}`).join(' ')}\n`);
+    process.stderr.write(`bench: monitor threads (CPU seconds): ${[...threads].map(([tid, t]) => `${t.name}${tid === child.pid ? '*' : ''}=${t.seconds}`).join(' ')}\n`);
   }
   rmSync(state, { recursive: true, force: true });
   if (exitCode !== 0) throw new Error(`monitor exited ${exitCode}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
@@ -288,10 +259,10 @@ async function catchUp(url: string, verifierKey: string, size: number): Promise<
     peakFileMiB: round(peakFileKiB / 1024),
     peakAnonMiBByQuarter: anonByQuarter.map((k) => round(k / 1024)),
     exitCode,
-    monitorCpuMsPerEntry: msPerEntry(monitorTicks),
-    mainThreadCpuMsPerEntry: msPerEntry(mainTicks),
-    otherThreadsCpuMsPerEntry: msPerEntry(otherTicks),
-    monitorCoresBusy: round(monitorTicks / CLK_TCK / seconds),
+    monitorCpuMsPerEntry: msPerEntry(monitorSeconds),
+    mainThreadCpuMsPerEntry: msPerEntry(mainSeconds),
+    otherThreadsCpuMsPerEntry: msPerEntry(otherSeconds),
+    monitorCoresBusy: round(monitorSeconds / seconds),
     mirrorCpuMsPerEntry: Math.round(((selfCpu.user + selfCpu.system) / 1000 / size) * 1000) / 1000,
   };
 }
