@@ -189,8 +189,17 @@ export class Store {
 
   /** LevelDB's own estimate of its memory use: memtables and block cache (not the open tables' indexes and filters). */
   memoryBytes(): number {
+    return Number(this.property('leveldb.approximate-memory-usage'));
+  }
+
+  /** How many table files LevelDB has at each of its seven levels (0 = freshly flushed memtables). */
+  filesPerLevel(): number[] {
+    return Array.from({ length: 7 }, (_, level) => Number(this.property(`leveldb.num-files-at-level${level}`)));
+  }
+
+  private property(name: string): string {
     // On Node, `level`'s Level is classic-level's, whose getProperty its universal type leaves out.
-    return Number((this.db as unknown as { getProperty(name: string): string }).getProperty('leveldb.approximate-memory-usage'));
+    return (this.db as unknown as { getProperty(name: string): string }).getProperty(name);
   }
 
   // ---- meta and checkpoint ----
@@ -332,14 +341,13 @@ export class Store {
   // ---- the one write path ----
 
   /** The operations of one sequencing step (see the consistency rule above). */
-  static commitOps(batch: CommitBatch, options: { indexRows?: boolean } = {}): Op[] {
+  static commitOps(batch: CommitBatch): Op[] {
     const ops: Op[] = [];
     batch.entries.forEach((e, i) => {
       const index = batch.firstIndex + i;
       ops.push({ type: 'put', key: keys.leaf(index), value: buf(e.leaf) });
       ops.push({ type: 'put', key: keys.entryMeta(index), value: json(e.meta) });
       ops.push({ type: 'put', key: keys.leafHash(e.leafHash), value: u64(index) });
-      if (options.indexRows === false) return;
       e.rows.forEach((row, n) => {
         ops.push({ type: 'put', key: keys.byHash(Buffer.from(row.sha256, 'hex'), index, n), value: json({ builder: row.builder, source: row.source, platform: row.platform, name: row.name }) });
         ops.push({ type: 'put', key: keys.byName(row, index, n), value: json({ builder: row.builder, hash: row.sha256 }) });
@@ -352,13 +360,13 @@ export class Store {
   }
 
   /** Writes one sequencing step atomically; durable when it resolves (unless `sync: false`, for bulk loading). */
-  async commit(batch: CommitBatch, options: { sync?: boolean; indexRows?: boolean } = {}): Promise<void> {
+  async commit(batch: CommitBatch, options: { sync?: boolean } = {}): Promise<void> {
     // A chained batch: one LevelDB WriteBatch, applied atomically like an array batch, but each put
     // goes straight to the native batch; abstract-level's array batch clones and re-checks every
     // operation object on the main thread first, which costs several times more per entry.
     const chained = this.db.batch();
     try {
-      for (const op of Store.commitOps(batch, options)) chained.put(op.key, op.value);
+      for (const op of Store.commitOps(batch)) chained.put(op.key, op.value);
     } catch (e) {
       await chained.close();
       throw e;
