@@ -19,10 +19,12 @@
  *   'H' leafHash(32)                           -> u64 index (idempotent submissions, lookup by leaf hash)
  *   'A' sha256(32) u64 index u16 n             -> lookup row JSON {builder, source, platform, name}
  *   'S' source 00 platform 00 name 00 u64 index u16 n -> lookup row JSON {builder, hash}
- *   'N' source 00 name 00 platform 00 u64 index u16 n -> empty: the same rows by name first, so a
- *                                                 lookup by source and name without a platform
- *                                                 reads only matching keys (then their 'S' rows),
- *                                                 in the same order as a scan of 'S' would give
+ *   'N' source 00 name 00 platform 00 u64 index u16 n -> 00 (one byte, never read; empty in data
+ *                                                 dirs written before 2026-12-02): the same rows
+ *                                                 by name first, so a lookup by source and name
+ *                                                 without a platform reads only matching keys
+ *                                                 (then their 'S' rows), in the same order as a
+ *                                                 scan of 'S' would give
  *
  * (`n` numbers the artifacts of one entry; `platform` is empty when a sums line has none; neither
  * a platform nor a name can contain a 00 byte.)
@@ -70,7 +72,13 @@ export interface CommitBatch { firstIndex: number; entries: NewEntry[]; tiles: H
 type Db = Level<Buffer, Buffer>;
 type Op = { type: 'put'; key: Buffer; value: Buffer };
 
-const EMPTY = Buffer.alloc(0);
+/**
+ * The value of an 'N' row. Not empty: classic-level 3.0.0 copies every key and value it is given
+ * into a `new char[size]` and frees the copy only when size > 0 (DisposeSliceBuffer in its
+ * binding.cc), so each empty value written leaks a 32-byte heap chunk: three per entry, about
+ * 96 MB of the server's memory per 1M entries before this (docs/performance.md).
+ */
+const NAME_ROW_VALUE = Buffer.of(0);
 /** LevelDB write buffer (memtable) size of the serving store; see Store.open. */
 const DEFAULT_WRITE_BUFFER = 16 << 20;
 /** LevelDB data block size (its default is 4 KB); see Store.open. */
@@ -328,7 +336,7 @@ export class Store {
       const tail = key.length - 10;
       const fields = dec.decode(key.subarray(1, tail - 1)).split('\0');
       const row: IndexRow = { builder: '', source: fields[0]!, platform: fields[1] === '' ? null : fields[1]!, name: fields.slice(2).join('\0'), sha256: '' };
-      ops.push({ type: 'put', key: keys.byNameFirst(row, readU64(key, tail), key.readUInt16BE(tail + 8)), value: EMPTY });
+      ops.push({ type: 'put', key: keys.byNameFirst(row, readU64(key, tail), key.readUInt16BE(tail + 8)), value: NAME_ROW_VALUE });
       if (ops.length >= 10_000) {
         await this.db.batch(ops, { sync: false });
         ops = [];
@@ -351,7 +359,7 @@ export class Store {
       e.rows.forEach((row, n) => {
         ops.push({ type: 'put', key: keys.byHash(Buffer.from(row.sha256, 'hex'), index, n), value: json({ builder: row.builder, source: row.source, platform: row.platform, name: row.name }) });
         ops.push({ type: 'put', key: keys.byName(row, index, n), value: json({ builder: row.builder, hash: row.sha256 }) });
-        ops.push({ type: 'put', key: keys.byNameFirst(row, index, n), value: EMPTY });
+        ops.push({ type: 'put', key: keys.byNameFirst(row, index, n), value: NAME_ROW_VALUE });
       });
     });
     for (const t of batch.tiles) ops.push({ type: 'put', key: keys.tile(t.level, t.index), value: buf(storedTile(t)) });
