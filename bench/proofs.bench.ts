@@ -7,7 +7,7 @@
  * sequencer writes), with synthetic leaves, the lookup rows of three artifacts per entry (as the
  * ingest benchmark's statements have) and unsynced batches, then served by the real `lafs-log
  * serve` process twice: right after the load, while LevelDB still compacts what the load wrote
- * (a state a log that grew over HTTP never reaches: 1M entries in under a minute), and once those
+ * (a state a log that grew over HTTP never reaches: 1M entries in about a minute), and once those
  * compactions have finished (the log as it stands between bursts; the target is judged there).
  * Proof latency is measured over HTTP (what a client sees; beside it the same client's floor, a
  * trivial GET /healthz on the same connection), by the server itself (its lafs_proof_seconds
@@ -20,6 +20,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, get } from 'node:http';
 import { nodeSha256 } from '../attestation/node-crypto.js';
 import { leafHash } from '../merkle/hash.js';
@@ -30,7 +31,6 @@ import { openDataDir } from '../log-server/server.js';
 import { TileCache } from '../log-server/tile-cache.js';
 import type { IndexRow, NewEntry } from '../log-server/store.js';
 import { startServer } from '../test/helpers/server.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { tempDir } from '../test/helpers/tmp.js';
 import { processMemoryMiB } from './proc.js';
 
