@@ -10,7 +10,7 @@ import { usageError, ExitCode } from './errors.js';
 import { parseSha256Arg } from './encoding.js';
 import { packageVersion } from './log.js';
 import { verdictJson, verdictText } from './output.js';
-import { examples, integerArg, makeProgram, runProgram, urlArg } from './program.js';
+import { examples, integerArg, LOG_ENV, logOption, makeProgram, runProgram, vkeyOption } from './program.js';
 import { verifyArtifact } from './verify-artifact.js';
 
 interface Options { hash?: string; log?: string; vkey: string; trust: string; threshold: number; source?: string; platform?: string; name?: string; bundle?: string; scan?: boolean; json?: boolean }
@@ -18,8 +18,8 @@ interface Options { hash?: string; log?: string; vkey: string; trust: string; th
 const program = makeProgram('lafs-verify', 'Verifies that builders you trust reproducibly built this file, using a build transparency log.', packageVersion())
   .argument('[file]', 'the file to verify (hashed with SHA-256, streaming)')
   .addOption(new Option('--hash <sha256:hex>', 'verify this hash instead of hashing a file'))
-  .option('--log <url>', 'log server URL or static tile mirror (not needed with --bundle)', urlArg)
-  .requiredOption('--vkey <key>', "the log's verifier key (name+hex+base64), pins the log's identity")
+  .addOption(logOption('log server URL or static tile mirror (not needed with --bundle)'))
+  .addOption(vkeyOption("the log's verifier key (name+hex+base64), pins the log's identity").makeOptionMandatory())
   .requiredOption('--trust <keys>', 'armored keyring file, or directory of key files, of the builders you trust')
   .option('--threshold <k>', 'how many distinct trusted builders must agree', integerArg(1), 2)
   .option('--source <digest>', 'only attestations for this source digest')
@@ -52,7 +52,7 @@ ${examples([
   ])}`)
   .action(async (file: string | undefined, opts: Options) => {
     if ((file === undefined) === (opts.hash === undefined)) throw usageError('give exactly one of FILE or --hash sha256:HEX');
-    if (opts.bundle === undefined && opts.log === undefined) throw usageError('give --log URL (or --bundle FILE to verify offline)');
+    if (opts.bundle === undefined && opts.log === undefined) throw usageError(`give --log URL or $${LOG_ENV} (or --bundle FILE to verify offline)`);
     const sha256 = opts.hash !== undefined ? parseSha256Arg(opts.hash, '--hash') : undefined;
     const result = await verifyArtifact({
       ...(file !== undefined ? { file } : {}),

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LogClient } from '../client/log-client.js';
 import { LafsError } from '../merkle/errors.js';
+import { LOG_ENV, VKEY_ENV } from './program.js';
 
 export interface LogOptions { log?: string; vkey?: string }
 
@@ -21,8 +22,8 @@ export function vkeyAdvice(log: string | undefined): string {
 }
 
 export function openLog(options: LogOptions, command: string): LogClient {
-  if (!options.log) throw new LafsError('usage', `${command}: --log URL is required (the log server or a mirror of its tiles)`);
-  if (!options.vkey) throw new LafsError('usage', `${command}: --vkey KEY is required: ${vkeyAdvice(options.log)}`);
+  if (!options.log) throw new LafsError('usage', `${command}: --log URL (or $${LOG_ENV}) is required (the log server or a mirror of its tiles)`);
+  if (!options.vkey) throw new LafsError('usage', `${command}: --vkey KEY (or $${VKEY_ENV}) is required: ${vkeyAdvice(options.log)}`);
   return new LogClient({ url: options.log, verifierKey: options.vkey });
 }
 

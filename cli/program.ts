@@ -3,7 +3,7 @@
  * one line (commander reports them with exit code 1; help and version stay 0), and one place
  * that turns a thrown error into a message and an exit code (cli/errors.ts).
  */
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { describeError, exitCodeFor, ExitCode } from './errors.js';
 
 /** A commander program with our error handling; subcommands made with `.command()` inherit it. */
@@ -63,6 +63,23 @@ export function urlArg(value: string): string {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('must be an http:// or https:// URL.');
   return value.replace(/\/+$/, '');
+}
+
+/**
+ * The environment variables that stand in for `--log` and `--vkey` when they are not given: a
+ * builder's shell or a CI job sets them once. An option on the command line wins.
+ */
+export const LOG_ENV = 'LAFS_LOG';
+export const VKEY_ENV = 'LAFS_VKEY';
+
+/** `--log <url>`, from $LAFS_LOG when not given. */
+export function logOption(description: string): Option {
+  return new Option('--log <url>', description).env(LOG_ENV).argParser(urlArg);
+}
+
+/** `--vkey <key>`, from $LAFS_VKEY when not given. */
+export function vkeyOption(description: string): Option {
+  return new Option('--vkey <key>', description).env(VKEY_ENV);
 }
 
 /** Indented "Examples:" block for addHelpText('after', ...). */

@@ -73,8 +73,9 @@ function buildProgram(setExit: (code: number) => void): Command {
     .showHelpAfterError(false)
     // `status --state DIR`: the subcommand's --state, not the follower's.
     .enablePositionalOptions()
-    .option('--log <url>', 'base URL of the log (server or static tile mirror)')
-    .option('--vkey <key>', 'the log\'s verifier key (name+hex+base64), or a file holding it')
+    // The same environment variables as lafs and lafs-verify (cli/program.ts).
+    .addOption(new Option('--log <url>', 'base URL of the log (server or static tile mirror)').env('LAFS_LOG'))
+    .addOption(new Option('--vkey <key>', 'the log\'s verifier key (name+hex+base64), or a file holding it').env('LAFS_VKEY'))
     .option('--origin <origin>', 'the log\'s origin (default: the verifier key\'s name)')
     .option('--state <dir>', 'state directory (default: $XDG_DATA_HOME/lafs/monitor/<origin>)')
     .option('--interval <seconds>', 'seconds between polls', '60')
@@ -111,8 +112,8 @@ function note(line: string): void {
 }
 
 async function follow(options: FollowOptions): Promise<number> {
-  if (!options.log) throw new LafsError('usage', '--log <url> is required (see --help)');
-  if (!options.vkey) throw new LafsError('usage', '--vkey <key> is required (see --help)');
+  if (!options.log) throw new LafsError('usage', '--log <url> (or $LAFS_LOG) is required (see --help)');
+  if (!options.vkey) throw new LafsError('usage', '--vkey <key> (or $LAFS_VKEY) is required (see --help)');
   let url: URL;
   try {
     url = new URL(options.log);

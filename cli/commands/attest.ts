@@ -12,7 +12,7 @@ import { usageError } from '../errors.js';
 import { sha256File } from '../hash-file.js';
 import { openGpgSigner, signWithKeyFile } from '../sign.js';
 import { vkeyAdvice } from '../log.js';
-import { examples, urlArg } from '../program.js';
+import { examples, LOG_ENV, logOption, VKEY_ENV, vkeyOption } from '../program.js';
 import { proofPathFor, saveAndReport, submitStatement } from './submit.js';
 
 interface AttestOptions {
@@ -28,7 +28,7 @@ export async function attest(files: readonly string[], opts: AttestOptions): Pro
   if ((opts.key === undefined) === (opts.gpg === undefined)) throw usageError('give exactly one of --key PRIVKEY (from `lafs keygen`) or --gpg KEYID');
   if (opts.source !== undefined && !SOURCE_DIGEST.test(opts.source)) throw usageError(`--source must be sha256:<64 lowercase hex> or git:<40 or 64 lowercase hex>, got "${opts.source}"`);
   if (!PLATFORM.test(opts.platform)) throw usageError(`--platform must be 1-64 characters from A-Za-z0-9._+-, got "${opts.platform}"`);
-  if (opts.submit && (!opts.log || !opts.vkey)) throw usageError(`--submit needs --log URL and --vkey KEY: ${vkeyAdvice(opts.log)}`);
+  if (opts.submit && (!opts.log || !opts.vkey)) throw usageError(`--submit needs --log URL and --vkey KEY (or $${LOG_ENV} and $${VKEY_ENV}): ${vkeyAdvice(opts.log)}`);
   const names = new Map<string, string>();
   for (const file of files) {
     const name = basename(file);
@@ -81,8 +81,8 @@ and saves the inclusion proof as PREFIX.statement.tlog-proof.`)
     .option('--gpg <keyid>', 'sign with the system gpg and this key ID or fingerprint')
     .option('--out <prefix>', 'output prefix (default: lafs-PLATFORM)')
     .option('--submit', 'also submit the statement to the log')
-    .option('--log <url>', 'log server URL (with --submit)', urlArg)
-    .option('--vkey <key>', "the log's verifier key (with --submit; `lafs-log key` on the log's host prints it)")
+    .addOption(logOption('log server URL (with --submit)'))
+    .addOption(vkeyOption("the log's verifier key (with --submit; `lafs-log key` on the log's host prints it)"))
     .option('--json', 'print the submission result as JSON')
     .addHelpText('after', examples([
       'lafs attest --source-archive app-1.0.tar.gz --platform x86_64-linux-gnu \\',

@@ -14,7 +14,7 @@ import { parseSha256Arg } from '../encoding.js';
 import { gatherBundle } from '../gather.js';
 import { openLog, type LogOptions } from '../log.js';
 import { encodeBundle, verifyBundle, type BundleQuery } from '../proof-bundle.js';
-import { examples, urlArg } from '../program.js';
+import { examples, logOption, vkeyOption } from '../program.js';
 
 interface BundleOptions extends LogOptions { hash?: string; source?: string; platform?: string; name?: string; output: string; scan?: boolean }
 
@@ -27,8 +27,8 @@ export function registerBundle(program: Command): void {
 an inclusion proof for each against the current signed checkpoint, and writes them as a
 versioned JSON proof bundle (see docs/bundle.md). Entries are found with the log server's lookup
 index; on a static tile mirror, or with --scan, by reading every entry.`)
-    .option('--log <url>', 'log server URL or static tile mirror', urlArg)
-    .option('--vkey <key>', "the log's verifier key (name+hex+base64; required: `lafs-log key` on the log's host prints it)")
+    .addOption(logOption('log server URL or static tile mirror'))
+    .addOption(vkeyOption("the log's verifier key (name+hex+base64; required: `lafs-log key` on the log's host prints it)"))
     .option('--hash <sha256:hex>', 'the artifact hash to bundle evidence for')
     .option('--source <digest>', 'source digest (with --platform and --name, or to narrow --hash)')
     .option('--platform <platform>', 'platform (with --source and --name, or to narrow --hash)')

@@ -8,7 +8,7 @@ import { verifyLeaf } from '../../attestation/record.js';
 import { LafsError } from '../../merkle/errors.js';
 import { toBase64 } from '../encoding.js';
 import { openLogForReading, type LogOptions } from '../log.js';
-import { examples, integerArg, urlArg } from '../program.js';
+import { examples, integerArg, logOption, vkeyOption } from '../program.js';
 
 interface GetOptions extends LogOptions { index: number; json?: boolean; leafOut?: string }
 
@@ -18,8 +18,8 @@ export function registerGet(program: Command): void {
     .summary('show one log entry, verified')
     .description(`Fetches entry INDEX under the log's current signed checkpoint, checks it against the tree
 and its builder's signature, and prints what it attests.`)
-    .option('--log <url>', 'log server URL or tile mirror', urlArg)
-    .option('--vkey <key>', "the log's verifier key (default: asked from the log, unpinned)")
+    .addOption(logOption('log server URL or tile mirror'))
+    .addOption(vkeyOption("the log's verifier key (default: asked from the log, unpinned)"))
     .requiredOption('--index <n>', 'entry index (0-based)', integerArg(0))
     .option('--leaf-out <file>', 'also write the raw leaf bytes to this file')
     .option('--json', 'print the entry as JSON')

@@ -11,7 +11,7 @@ import { SUMS_KIND } from '../../attestation/sums.js';
 import { usageError } from '../errors.js';
 import { toBase64 } from '../encoding.js';
 import { openLog, type LogOptions } from '../log.js';
-import { examples, urlArg } from '../program.js';
+import { examples, logOption, vkeyOption } from '../program.js';
 import { proofPathFor, readArmoredOrBinary, saveAndReport } from './submit.js';
 
 interface ImportOptions extends LogOptions { sums: string; signature: string; publicKey: string; source: string; platform?: string; platformRegex?: string; proofOut?: string; json?: boolean }
@@ -36,8 +36,8 @@ file in it is for one platform, or --platform-regex with a named group "platform
 platform from each file name (names the regex does not match are logged without a platform).
 Prints the entry index and leaf hash, and saves the inclusion proof (C2SP tlog-proof) as
 SUMS.tlog-proof, like \`lafs submit\`.`)
-    .option('--log <url>', 'log server URL', urlArg)
-    .option('--vkey <key>', "the log's verifier key (name+hex+base64; required: `lafs-log key` on the log's host prints it)")
+    .addOption(logOption('log server URL'))
+    .addOption(vkeyOption("the log's verifier key (name+hex+base64; required: `lafs-log key` on the log's host prints it)"))
     .requiredOption('--sums <file>', 'the checksum file (sha256sum output)')
     .requiredOption('--signature <file>', 'detached OpenPGP signature over the checksum file, armored or binary')
     .requiredOption('--public-key <file>', "the builder's public key, armored or binary (the key that made the signature)")

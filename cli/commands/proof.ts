@@ -10,7 +10,7 @@ import { LafsError } from '../../merkle/errors.js';
 import { formatTlogProof } from '../../merkle/tlog-proof.js';
 import { toBase64 } from '../encoding.js';
 import { openLogForReading, type LogOptions } from '../log.js';
-import { examples, integerArg, urlArg } from '../program.js';
+import { examples, integerArg, logOption, vkeyOption } from '../program.js';
 
 /** The audit-path root (RFC 9162 2.1.3.2) lives with the client, which proves `--size` answers. */
 export { rootFromInclusionPath } from '../../client/log-client.js';
@@ -25,8 +25,8 @@ export function registerProof(program: Command): void {
 the log's current checkpoint; it verifies offline. With --size S smaller than the current tree,
 prints JSON: the inclusion proof in the tree of size S, that tree's root, and a consistency
 proof from it to the current signed checkpoint.`)
-    .option('--log <url>', 'log server URL or static tile mirror', urlArg)
-    .option('--vkey <key>', "the log's verifier key (default: asked from the log server, unpinned; required for a mirror)")
+    .addOption(logOption('log server URL or static tile mirror'))
+    .addOption(vkeyOption("the log's verifier key (default: asked from the log server, unpinned; required for a mirror)"))
     .requiredOption('--index <n>', 'entry index (0-based)', integerArg(0))
     .option('--size <s>', 'tree size to prove inclusion in (default: the current checkpoint)', integerArg(1))
     .addHelpText('after', examples([

@@ -13,7 +13,7 @@ import { LafsError } from '../../merkle/errors.js';
 import { toBase64 } from '../encoding.js';
 import { describeError } from '../errors.js';
 import { openLog, type LogOptions } from '../log.js';
-import { examples, urlArg } from '../program.js';
+import { examples, logOption, vkeyOption } from '../program.js';
 
 /** Where the receipt of a submitted file goes. */
 export function proofPathFor(file: string): string {
@@ -71,8 +71,8 @@ export function registerSubmit(program: Command): void {
     .description(`Submits a statement (lafs-attestation/v1) and its detached OpenPGP signature to the log.
 Prints the entry index and leaf hash, and saves the inclusion proof (C2SP tlog-proof) as
 STATEMENT.tlog-proof. Submitting the same thing twice returns the existing entry.`)
-    .option('--log <url>', 'log server URL', urlArg)
-    .option('--vkey <key>', "the log's verifier key (name+hex+base64; required: `lafs-log key` on the log's host prints it)")
+    .addOption(logOption('log server URL'))
+    .addOption(vkeyOption("the log's verifier key (name+hex+base64; required: `lafs-log key` on the log's host prints it)"))
     .requiredOption('--statement <file>', 'statement file (from `lafs attest`)')
     .requiredOption('--signature <file>', 'detached signature over the statement, armored or binary')
     .requiredOption('--public-key <file>', "signer's public key, armored or binary")

@@ -120,6 +120,25 @@ test.serial('four trusted builders (one via gpg) agree: passes with threshold 3 
   t.is(json.log.size, 8);
 });
 
+test.serial('$LAFS_LOG and $LAFS_VKEY stand in for --log and --vkey; an option given wins', async (t) => {
+  const fromEnv = { LAFS_LOG: server.url, LAFS_VKEY: server.verifierKey };
+  const r = await verify([app, '--trust', trustAll, '--threshold', '3'], { ...freshConfig(), ...fromEnv });
+  ok(t, r, 0);
+  t.regex(r.stdout, /^VERIFIED/);
+  const get = await lafs(['get', '--index', '0', '--json'], fromEnv);
+  ok(t, get, 0);
+  t.is(JSON.parse(get.stdout).index, 0);
+  // The command line wins: another log's key given as --vkey fails the log's checkpoint.
+  const impostor = generateKeyPair(server.origin, nodeEd25519).verifierKey;
+  const wrong = await verify([app, '--vkey', impostor, '--trust', trustAll, '--json'], { ...freshConfig(), ...fromEnv });
+  ok(t, wrong, 5);
+  t.is(JSON.parse(wrong.stdout).status, 'log-failure');
+  // A value from the environment is checked like the option's.
+  const bad = await verify([app, '--trust', trustAll], { ...freshConfig(), ...fromEnv, LAFS_LOG: 'ftp://x' });
+  ok(t, bad, 2);
+  t.regex(bad.stderr, /--log.*LAFS_LOG.*http/);
+});
+
 test.serial('threshold above the number of agreeing trusted builders: exit 3', async (t) => {
   const r = await verify([app, ...logArgs(), '--trust', trustAll, '--threshold', '5']);
   ok(t, r, 3);

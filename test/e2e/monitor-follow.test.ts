@@ -108,6 +108,12 @@ test('usage errors exit 2 with a one-line reason; --help exits 0 with examples',
     t.is(result.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${result.stderr}`);
     t.is(result.stdout, '');
   }
+  // $LAFS_LOG and $LAFS_VKEY stand in for the options: the reason is then the key's, as with the options given.
+  const fromEnv = await run('lafs-monitor', [], { env: { XDG_DATA_HOME: tempDir(), LAFS_LOG: 'http://127.0.0.1:1', LAFS_VKEY: 'x+1+AQ' } });
+  const fromArgs = await run('lafs-monitor', ['--log', 'http://127.0.0.1:1', '--vkey', 'x+1+AQ'], { env: { XDG_DATA_HOME: tempDir() } });
+  t.is(fromEnv.code, 2);
+  t.is(fromEnv.stderr, fromArgs.stderr);
+  t.notRegex(fromEnv.stderr, /is required/);
   const missing = await run('lafs-monitor', ['status', '--state', join(tempDir(), 'none')]);
   t.is(missing.code, 2);
 });

@@ -13,12 +13,18 @@ export type Program = keyof typeof programs;
 
 export interface RunResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
+/** This process's environment without LAFS_LOG and LAFS_VKEY, which stand in for --log and --vkey: a test passes them itself or means their absence. */
+function inheritedEnv(): NodeJS.ProcessEnv {
+  const { LAFS_LOG: _log, LAFS_VKEY: _vkey, ...rest } = process.env;
+  return rest;
+}
+
 /** Runs a program to completion (bounded by `timeoutMs`, default 60 s) and collects its output. */
 export function run(program: Program, args: readonly string[], options: { input?: string | Uint8Array; env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [programs[program], ...args], {
       cwd: options.cwd ?? repoRoot,
-      env: { ...process.env, NO_COLOR: '1', ...options.env },
+      env: { ...inheritedEnv(), NO_COLOR: '1', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: options.timeoutMs ?? 60_000,
     });
