@@ -46,6 +46,20 @@ function countReads(store: Store): { count: number } {
   return counter;
 }
 
+/** Every 'N' key in the store. */
+async function nameKeys(store: Store): Promise<Buffer[]> {
+  const found: Buffer[] = [];
+  for await (const key of rawDb(store).keys({ gte: Buffer.from('N'), lt: Buffer.from('O') })) found.push(key);
+  return found;
+}
+
+/** Makes the store what a layout-1 server wrote: no 'N' rows, layout '1'. Returns the 'N' keys it removed. */
+async function makeLayout1(store: Store): Promise<Buffer[]> {
+  const removed = await nameKeys(store);
+  await rawDb(store).batch([...removed.map((key) => ({ type: 'del', key })), { type: 'put', key: keys.meta('layout'), value: Buffer.from('1') }], { sync: true });
+  return removed;
+}
+
 /** 60 entries of 1-4 artifacts each over SOURCE and OTHER; returns every row written. */
 async function fill(store: Store): Promise<LookupRow[]> {
   const all: LookupRow[] = [];
@@ -103,12 +117,7 @@ test('a layout-1 database is upgraded on open: name lookups are complete and the
   let { store } = await openDataDir(dataDir, origin);
   t.is(await store.meta('layout'), LAYOUT_VERSION);
   const all = await fill(store);
-  // Make it what a layout-1 server wrote: no 'N' rows, layout '1'.
-  const db = rawDb(store);
-  const nKeys: Buffer[] = [];
-  for await (const key of db.keys({ gte: Buffer.from('N'), lt: Buffer.from('O') })) nKeys.push(key);
-  t.is(nKeys.length, all.length);
-  await db.batch([...nKeys.map((key) => ({ type: 'del', key })), { type: 'put', key: keys.meta('layout'), value: Buffer.from('1') }], { sync: true });
+  t.is((await makeLayout1(store)).length, all.length);
   t.deepEqual(await store.lookupName({ source: SOURCE, name: NAMES[0]! }, 1000), [], 'without N rows, nothing is found');
   await store.close();
 
@@ -116,9 +125,7 @@ test('a layout-1 database is upgraded on open: name lookups are complete and the
   t.teardown(() => store.close());
   t.is(await store.meta('layout'), '2');
   for (const name of NAMES) t.deepEqual(await store.lookupName({ source: SOURCE, name }, 1000), expected(all, { source: SOURCE, name }), name);
-  let count = 0;
-  for await (const _ of rawDb(store).keys({ gte: Buffer.from('N'), lt: Buffer.from('O') })) count++;
-  t.is(count, all.length);
+  t.is((await nameKeys(store)).length, all.length);
 });
 
 test('no key or value written is empty: classic-level leaks its native copy of each empty one', async (t) => {
@@ -126,10 +133,8 @@ test('no key or value written is empty: classic-level leaks its native copy of e
   const origin = 'store.example/log';
   let { store } = await openDataDir(dataDir, origin);
   await fill(store);
-  // The layout upgrade writes 'N' rows too: make it run once (layout '1', no 'N' rows).
-  const nKeys: Buffer[] = [];
-  for await (const key of rawDb(store).keys({ gte: Buffer.from('N'), lt: Buffer.from('O') })) nKeys.push(key);
-  await rawDb(store).batch([...nKeys.map((key) => ({ type: 'del', key })), { type: 'put', key: keys.meta('layout'), value: Buffer.from('1') }], { sync: true });
+  // The layout upgrade writes 'N' rows too: make it run once.
+  const nKeys = await makeLayout1(store);
   await store.close();
   ({ store } = await openDataDir(dataDir, origin));
   t.teardown(() => store.close());
@@ -145,8 +150,6 @@ test("'N' rows with empty values (data dirs written before they had one byte) st
   const { store } = await openDataDir(tempDir(), 'store.example/log');
   t.teardown(() => store.close());
   const all = await fill(store);
-  const nKeys: Buffer[] = [];
-  for await (const key of rawDb(store).keys({ gte: Buffer.from('N'), lt: Buffer.from('O') })) nKeys.push(key);
-  await rawDb(store).batch(nKeys.map((key) => ({ type: 'put', key, value: Buffer.alloc(0) })), { sync: true });
+  await rawDb(store).batch((await nameKeys(store)).map((key) => ({ type: 'put', key, value: Buffer.alloc(0) })), { sync: true });
   for (const name of NAMES) t.deepEqual(await store.lookupName({ source: SOURCE, name }, 1000), expected(all, { source: SOURCE, name }), name);
 });
